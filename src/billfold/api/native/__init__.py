@@ -1,0 +1,3 @@
+"""The native REST API, `/v1`."""
+
+from __future__ import annotations

@@ -1,0 +1,74 @@
+"""The composition root: builds the store, job backend, wake-ups, connectors and services."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from billfold.connectors.base import Connector
+from billfold.jobs.embedded import EmbeddedJobBackend
+from billfold.jobs.runner import JobRunner
+from billfold.jobs.wakeups import LocalWakeups
+from billfold.services.clients import ApiKeyVerifier
+from billfold.services.context import JobPolicy, ServiceContext
+from billfold.services.institutions import sync_directory
+from billfold.settings import Settings
+from billfold.store.database import Database
+from billfold.store.encryption import load_key_ring
+from billfold.store.store import Store
+
+
+def build_connectors(settings: Settings) -> dict[str, Connector]:
+    connectors: dict[str, Connector] = {}
+    if settings.sandbox_enabled:
+        from billfold.connectors.sandbox import SandboxConnector
+
+        sandbox = SandboxConnector(step_delay=settings.sandbox_step_delay)
+        connectors[sandbox.kind] = sandbox
+    return connectors
+
+
+class Container:
+    """Everything a running Billfold needs, wired once from `Settings`."""
+
+    def __init__(
+        self, settings: Settings, *, connectors: dict[str, Connector] | None = None
+    ) -> None:
+        self.settings = settings
+        database = Database(settings.effective_database_url)
+        keys = load_key_ring(settings.secret_key, settings.key_file)
+        self.store = Store(database, keys)
+        self.wakeups = LocalWakeups()
+        self.backend = EmbeddedJobBackend(database)
+        self.ctx = ServiceContext(
+            store=self.store,
+            jobs=self.backend,
+            wakeups=self.wakeups,
+            policy=JobPolicy(
+                challenge_ttl=timedelta(seconds=settings.challenge_ttl_seconds),
+                job_deadline=timedelta(seconds=settings.job_deadline_seconds),
+            ),
+        )
+        self.connectors = connectors if connectors is not None else build_connectors(settings)
+        self.runner = JobRunner(ctx=self.ctx, wakeups=self.wakeups, connectors=self.connectors)
+        self.runner.install()
+        self.api_keys = ApiKeyVerifier(self.ctx, settings.api_key_cache_seconds)
+        self._started = False
+
+    def prepare(self) -> None:
+        """Migrate the schema and fill the institution directory (safe to repeat)."""
+        self.store.migrate()
+        sync_directory(ctx=self.ctx, connectors=self.connectors.values())
+
+    async def start(self) -> None:
+        self.prepare()
+        self.wakeups.bind(asyncio.get_running_loop())
+        await self.backend.start()
+        await self.runner.recover()
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            await self.backend.stop()
+            self._started = False
+        self.store.close()

@@ -1,0 +1,3 @@
+"""Running connector sessions in the background: protocols, embedded backend, runner."""
+
+from __future__ import annotations

@@ -1,0 +1,192 @@
+"""Runs one job: loads the login, runs the connector, stores the snapshot, ends the job.
+
+A run that finds its job already `running` or `waiting_for_answer` is a resume
+after a crash or restart (cold): the pending challenge is superseded and the
+connector starts again from its checkpoint, asking again where it must. After
+`max_attempts` such resumes the job ends `failed` with `interrupted`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from billfold.connectors.base import Connector, Credentials, SyncRequest
+from billfold.domain.connections import ConnectionStatus, status_after_failure
+from billfold.domain.errors import ERROR_MESSAGES, ConnectorError, ErrorCode
+from billfold.domain.jobs import JobKind, JobStatus
+from billfold.domain.snapshot import Snapshot
+from billfold.jobs.backend import Wakeups
+from billfold.jobs.session import ChallengeExpired, JobCancelled, JobSession
+from billfold.services.context import ServiceContext
+from billfold.services.jobs import RUN_JOB, enqueue_job
+from billfold.services.sync import apply_snapshot
+from billfold.store.jobs import ChallengeState
+from billfold.store.store import Unit
+
+log = logging.getLogger("billfold.jobs")
+
+
+class JobRunner:
+    def __init__(
+        self, *, ctx: ServiceContext, wakeups: Wakeups, connectors: Mapping[str, Connector]
+    ) -> None:
+        self._ctx = ctx
+        self._wakeups = wakeups
+        self._connectors = dict(connectors)
+
+    def install(self) -> None:
+        self._ctx.jobs.register(RUN_JOB, self._handle)
+
+    async def _handle(self, args: Mapping[str, str]) -> None:
+        await self.run(args["job_id"])
+
+    async def run(self, job_id: str) -> None:
+        ctx = self._ctx
+        now = ctx.clock()
+        with ctx.store.write() as unit:
+            job = unit.jobs.lock(job_id)
+            if job is None or job.is_finished:
+                return
+            resumed = job.status in (JobStatus.RUNNING, JobStatus.WAITING_FOR_ANSWER)
+            connection = unit.connections.get(job.connection_id)
+            institution = unit.institutions.get(connection.institution_id) if connection else None
+            if connection is None or institution is None:
+                return
+            if resumed and job.challenge is not None:
+                unit.jobs.close_challenge(job.challenge.id, ChallengeState.SUPERSEDED)
+            if resumed and job.attempts >= ctx.policy.max_attempts:
+                self._fail(unit, job_id, connection.id, ErrorCode.INTERRUPTED, None)
+                return
+            unit.jobs.set_status(
+                job_id,
+                JobStatus.RUNNING,
+                now,
+                count_attempt=True,
+                note="Resumed after a restart" if resumed else "Started",
+            )
+            credentials = Credentials(unit.connections.credentials(connection.id))
+            state = unit.connections.state(connection.id)
+            refresh_accounts = unit.connections.attributes(connection.id).get(
+                "refresh_accounts", []
+            )
+        connector = self._connectors.get(institution.connector)
+        if connector is None:
+            self._finish_failed(
+                job_id,
+                ErrorCode.INSTITUTION_UNAVAILABLE,
+                f"connector {institution.connector!r} is not installed",
+            )
+            return
+        session = JobSession(
+            ctx=ctx,
+            wakeups=self._wakeups,
+            job_id=job_id,
+            connection_id=connection.id,
+            interactive=job.options.interactive,
+            credentials=credentials,
+        )
+        request = SyncRequest(
+            connection_id=connection.id,
+            institution=institution,
+            kind=job.kind,
+            options=job.options,
+            state=state,
+            account_ids=tuple(refresh_accounts) if job.kind is JobKind.REFRESH else (),
+        )
+        remaining = max((job.deadline_at - ctx.clock()).total_seconds(), 0.001)
+        try:
+            snapshot = await asyncio.wait_for(connector.sync(session, request), remaining)
+        except ConnectorError as exc:
+            self._finish_failed(job_id, exc.code, exc.message)
+            return
+        except ChallengeExpired:
+            self._finish_failed(job_id, ErrorCode.ANSWER_TIMEOUT, None, JobStatus.EXPIRED)
+            return
+        except JobCancelled:
+            return
+        except TimeoutError:
+            self._finish_failed(job_id, ErrorCode.JOB_TIMEOUT, None)
+            return
+        except Exception as exc:
+            # Never log the message or locals: a connector's exception may quote a login.
+            log.error("job %s: connector %s raised %s", job_id, connector.kind, type(exc).__name__)
+            self._finish_failed(job_id, ErrorCode.UNKNOWN, None)
+            return
+        self._finish_succeeded(job_id, snapshot)
+
+    def _finish_succeeded(self, job_id: str, snapshot: Snapshot) -> None:
+        ctx = self._ctx
+        now = ctx.clock()
+        with ctx.store.write() as unit:
+            job = unit.jobs.lock(job_id)
+            connection = unit.connections.get(job.connection_id) if job else None
+            if job is None or connection is None or job.status is not JobStatus.RUNNING:
+                return
+            summary = apply_snapshot(unit, connection=connection, snapshot=snapshot, now=now)
+            unit.jobs.mark_accounts_ready(job_id, now)
+            if job.kind is JobKind.REFRESH:
+                unit.connections.set_attributes(connection.id, {"refresh_accounts": []})
+            unit.connections.set_status(
+                connection.id, ConnectionStatus.ACTIVE, None, now, synced=True
+            )
+            unit.jobs.set_status(
+                job_id,
+                JobStatus.SUCCEEDED,
+                now,
+                note=(
+                    f"{len(snapshot.accounts)} account(s); {summary.transactions_added} new, "
+                    f"{summary.transactions_changed} changed, {summary.transactions_removed} "
+                    "removed transaction(s)"
+                ),
+            )
+
+    def _finish_failed(
+        self,
+        job_id: str,
+        code: ErrorCode,
+        message: str | None,
+        status: JobStatus = JobStatus.FAILED,
+    ) -> None:
+        with self._ctx.store.write() as unit:
+            job = unit.jobs.lock(job_id)
+            if job is None or job.is_finished:
+                return
+            if job.challenge is not None:
+                unit.jobs.close_challenge(job.challenge.id, ChallengeState.EXPIRED)
+            self._fail(unit, job_id, job.connection_id, code, message, status)
+
+    def _fail(
+        self,
+        unit: Unit,
+        job_id: str,
+        connection_id: str,
+        code: ErrorCode,
+        message: str | None,
+        status: JobStatus = JobStatus.FAILED,
+    ) -> None:
+        now = self._ctx.clock()
+        connection = unit.connections.get(connection_id)
+        unit.jobs.set_status(
+            job_id,
+            status,
+            now,
+            note=message or ERROR_MESSAGES[code],
+            error_code=code,
+            error_message=message or ERROR_MESSAGES[code],
+        )
+        if connection is not None:
+            unit.connections.set_status(
+                connection_id, status_after_failure(connection, code), code, now
+            )
+
+    async def recover(self) -> int:
+        """Re-queue jobs that no task will run (a crash between commit and enqueue)."""
+        live = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING_FOR_ANSWER]
+        with self._ctx.store.read() as unit:
+            jobs = [unit.jobs.get(i, with_steps=False) for i in unit.jobs.ids_in_status(live)]
+        for job in jobs:
+            if job is not None:
+                enqueue_job(ctx=self._ctx, job=job)
+        return len(jobs)

@@ -1,0 +1,117 @@
+"""The `Session` a connector gets: its decrypted login, `ask()` that parks the job, progress."""
+
+from __future__ import annotations
+
+from billfold.connectors.base import Credentials
+from billfold.domain.challenges import Answer, Challenge, PendingChallenge
+from billfold.domain.errors import ConnectorError, ErrorCode
+from billfold.domain.jobs import JobStatus
+from billfold.domain.snapshot import Snapshot
+from billfold.jobs.backend import Wakeups
+from billfold.services.context import ServiceContext
+from billfold.services.sync import apply_accounts
+from billfold.store.ids import new_id
+from billfold.store.jobs import ChallengeState
+
+# How often a parked session re-reads its job even without a wake-up (a missed
+# notification must cost seconds, not the whole challenge lifetime).
+RECHECK_SECONDS = 5.0
+
+
+class JobCancelled(Exception):
+    """The job was cancelled or its connection deleted while the connector ran."""
+
+
+class ChallengeExpired(Exception):
+    """Nobody answered the challenge in time."""
+
+
+class JobSession:
+    def __init__(
+        self,
+        *,
+        ctx: ServiceContext,
+        wakeups: Wakeups,
+        job_id: str,
+        connection_id: str,
+        interactive: bool,
+        credentials: Credentials,
+    ) -> None:
+        self._ctx = ctx
+        self._wakeups = wakeups
+        self._job_id = job_id
+        self._connection_id = connection_id
+        self._interactive = interactive
+        self._credentials = credentials
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._credentials
+
+    async def ask(self, challenge: Challenge) -> Answer:
+        if not self._interactive:
+            raise ConnectorError(
+                ErrorCode.NEEDS_RELINK,
+                "The institution asked for multi-factor authentication during a background "
+                "refresh; the user must relink.",
+            )
+        ctx = self._ctx
+        now = ctx.clock()
+        with ctx.store.write() as unit:
+            job = unit.jobs.lock(self._job_id)
+            if job is None or job.status is not JobStatus.RUNNING:
+                raise JobCancelled()
+            expires_at = min(now + ctx.policy.challenge_ttl, job.deadline_at)
+            pending = PendingChallenge(
+                id=new_id(),
+                job_id=job.id,
+                challenge=challenge,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            unit.jobs.add_challenge(pending)
+            unit.jobs.set_status(
+                job.id,
+                JobStatus.WAITING_FOR_ANSWER,
+                now,
+                note=f"Waiting for an answer ({challenge.kind})",
+                challenge=pending,
+            )
+        while True:
+            with ctx.store.read() as unit:
+                state = unit.jobs.challenge_status(pending.id)
+                job = unit.jobs.get(self._job_id, with_steps=False)
+            if job is None or job.status is JobStatus.CANCELLED or state is None:
+                raise JobCancelled()
+            if state == ChallengeState.ANSWERED:
+                with ctx.store.write() as unit:
+                    answer = unit.jobs.take_answer(pending.id)
+                if answer is not None:
+                    return answer
+                continue
+            if state != ChallengeState.PENDING:
+                raise JobCancelled()
+            remaining = (expires_at - ctx.clock()).total_seconds()
+            if remaining <= 0:
+                with ctx.store.write() as unit:
+                    unit.jobs.close_challenge(pending.id, ChallengeState.EXPIRED)
+                raise ChallengeExpired()
+            await self._wakeups.wait(self._job_id, min(remaining, RECHECK_SECONDS))
+
+    async def progress(self, note: str) -> None:
+        with self._ctx.store.write() as unit:
+            job = unit.jobs.lock(self._job_id)
+            if job is None or job.status is not JobStatus.RUNNING:
+                raise JobCancelled()
+            unit.jobs.note(self._job_id, note[:500], self._ctx.clock())
+
+    async def accounts_ready(self, snapshot: Snapshot) -> None:
+        now = self._ctx.clock()
+        with self._ctx.store.write() as unit:
+            job = unit.jobs.lock(self._job_id)
+            connection = unit.connections.get(self._connection_id)
+            if job is None or connection is None or job.status is not JobStatus.RUNNING:
+                raise JobCancelled()
+            apply_accounts(unit, connection=connection, snapshot=snapshot, now=now)
+            unit.jobs.mark_accounts_ready(self._job_id, now)
+            unit.jobs.note(self._job_id, f"{len(snapshot.accounts)} account(s) found", now)

@@ -1,0 +1,38 @@
+"""Configuration from `BILLFOLD_*` environment variables (or a `.env` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BILLFOLD_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite and the key file live")
+    database_url: str | None = Field(default=None, description="Default: SQLite in data_dir")
+    secret_key: str | None = Field(
+        default=None, description="Base64 32-byte key(s), comma-separated, newest first"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    job_backend: Literal["embedded"] = "embedded"
+    challenge_ttl_seconds: float = Field(default=300.0, gt=0)
+    job_deadline_seconds: float = Field(default=900.0, gt=0)
+    sandbox_step_delay: float = Field(default=0.0, ge=0)
+    sandbox_enabled: bool = True
+    api_key_cache_seconds: float = Field(default=30.0, ge=0)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'billfold.db').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"

@@ -1,0 +1,318 @@
+"""Repository of accounts and transactions; money goes in and out as integer minor units."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from billfold.domain.accounts import Account, AccountData, AccountType, Holder
+from billfold.domain.money import from_minor, to_minor
+from billfold.domain.snapshot import StoredTransaction
+from billfold.domain.transactions import Transaction, TransactionData, TransactionStatus
+from billfold.store.encryption import KeyRing
+from billfold.store.tables import AccountRow, TransactionRow
+
+_MONEY_FIELDS = (
+    "current_balance",
+    "available_balance",
+    "credit_limit",
+    "amount_due",
+    "minimum_payment",
+)
+
+
+def _sensitive_context(account_id: str) -> str:
+    return f"account:{account_id}:sensitive"
+
+
+class AccountRepository:
+    def __init__(self, session: Session, keys: KeyRing) -> None:
+        self._s = session
+        self._keys = keys
+
+    def for_connection(self, connection_id: str) -> dict[str, AccountRow]:
+        rows = self._s.scalars(select(AccountRow).where(AccountRow.connection_id == connection_id))
+        return {r.external_id: r for r in rows}
+
+    def upsert(
+        self,
+        *,
+        existing: AccountRow | None,
+        new_id: str,
+        client_id: str,
+        user_id: str,
+        connection_id: str,
+        data: AccountData,
+        at: datetime,
+    ) -> tuple[str, bool]:
+        """Insert or update one account; returns (account id, balance changed)."""
+        values: dict[str, Any] = {
+            "name": data.name,
+            "type": data.type.value,
+            "holder": data.holder.value,
+            "mask": data.mask[-4:],
+            "currency": data.currency,
+            "due_date": data.due_date,
+            "is_active": True,
+        }
+        for name in _MONEY_FIELDS:
+            amount = getattr(data, name)
+            values[name] = None if amount is None else to_minor(amount, data.currency)
+        account_id = existing.id if existing is not None else new_id
+        sensitive = {
+            "full_number": data.full_number,
+            "routing_number": data.routing_number,
+            "owner_name": data.owner_name,
+        }
+        if existing is None:
+            row = AccountRow(
+                id=account_id,
+                client_id=client_id,
+                user_id=user_id,
+                connection_id=connection_id,
+                external_id=data.external_id,
+                created_at=at,
+                updated_at=at,
+                balance_updated_at=at,
+                **values,
+            )
+            row.sensitive = self._keys.encrypt_json(
+                sensitive, context=_sensitive_context(account_id)
+            )
+            self._s.add(row)
+            return account_id, True
+        balance_changed = any(getattr(existing, n) != values[n] for n in _MONEY_FIELDS)
+        changed = balance_changed or any(getattr(existing, k) != v for k, v in values.items())
+        old_sensitive = self._decrypt_sensitive(existing)
+        if old_sensitive != sensitive:
+            existing.sensitive = self._keys.encrypt_json(
+                sensitive, context=_sensitive_context(account_id)
+            )
+            changed = True
+        if changed:
+            for key, value in values.items():
+                setattr(existing, key, value)
+            existing.updated_at = at
+        if balance_changed:
+            existing.balance_updated_at = at
+        return account_id, balance_changed
+
+    def deactivate_missing(
+        self, connection_id: str, keep_external_ids: set[str], at: datetime
+    ) -> int:
+        count = 0
+        for row in self.for_connection(connection_id).values():
+            if row.external_id not in keep_external_ids and row.is_active:
+                row.is_active = False
+                row.updated_at = at
+                count += 1
+        return count
+
+    def get(
+        self, account_id: str, client_id: str | None = None, *, sensitive: bool = False
+    ) -> Account | None:
+        row = self._s.get(AccountRow, account_id)
+        if row is None or (client_id is not None and row.client_id != client_id):
+            return None
+        return self._account(row, sensitive=sensitive)
+
+    def for_client(
+        self,
+        client_id: str,
+        *,
+        user_id: str | None = None,
+        connection_id: str | None = None,
+        include_inactive: bool = False,
+        sensitive: bool = False,
+    ) -> list[Account]:
+        query = select(AccountRow).where(AccountRow.client_id == client_id)
+        if user_id is not None:
+            query = query.where(AccountRow.user_id == user_id)
+        if connection_id is not None:
+            query = query.where(AccountRow.connection_id == connection_id)
+        if not include_inactive:
+            query = query.where(AccountRow.is_active.is_(True))
+        query = query.order_by(AccountRow.created_at, AccountRow.name, AccountRow.id)
+        return [self._account(r, sensitive=sensitive) for r in self._s.scalars(query)]
+
+    def _decrypt_sensitive(self, row: AccountRow) -> dict[str, Any]:
+        if row.sensitive is None:
+            return {}
+        return dict(self._keys.decrypt_json(row.sensitive, context=_sensitive_context(row.id)))
+
+    def _account(self, row: AccountRow, *, sensitive: bool) -> Account:
+        secret = self._decrypt_sensitive(row) if sensitive else {}
+        money = {
+            n: (None if getattr(row, n) is None else from_minor(getattr(row, n), row.currency))
+            for n in _MONEY_FIELDS
+        }
+        data = AccountData(
+            external_id=row.external_id,
+            name=row.name,
+            type=AccountType(row.type),
+            mask=row.mask,
+            currency=row.currency,
+            holder=Holder(row.holder),
+            due_date=row.due_date,
+            full_number=secret.get("full_number"),
+            routing_number=secret.get("routing_number"),
+            owner_name=secret.get("owner_name"),
+            **money,
+        )
+        return Account(
+            id=row.id,
+            client_id=row.client_id,
+            user_id=row.user_id,
+            connection_id=row.connection_id,
+            data=data,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            balance_updated_at=row.balance_updated_at,
+            is_active=row.is_active,
+        )
+
+
+def _txn_data(row: TransactionRow) -> TransactionData:
+    return TransactionData(
+        external_id=row.external_id,
+        amount=from_minor(row.amount, row.currency),
+        date=row.date,
+        description=row.description,
+        status=TransactionStatus(row.status),
+        currency=row.currency,
+        posted_date=row.posted_date,
+        merchant=row.merchant,
+        category=row.category,
+        memo=row.memo,
+        check_number=row.check_number,
+        pending_external_id=row.pending_external_id,
+    )
+
+
+def _txn_values(data: TransactionData) -> dict[str, Any]:
+    return {
+        "external_id": data.external_id,
+        "amount": to_minor(data.amount, data.currency),
+        "currency": data.currency,
+        "status": data.status.value,
+        "date": data.date,
+        "posted_date": data.posted_date,
+        "description": data.description[:500],
+        "merchant": data.merchant,
+        "category": data.category,
+        "memo": data.memo,
+        "check_number": data.check_number,
+        "pending_external_id": data.pending_external_id,
+    }
+
+
+class TransactionRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def stored_for_diff(self, account_id: str, since: date | None) -> list[StoredTransaction]:
+        """Stored transactions a snapshot could match: in its window, or pending."""
+        query = select(TransactionRow).where(TransactionRow.account_id == account_id)
+        if since is not None:
+            query = query.where(
+                (TransactionRow.date >= since)
+                | (TransactionRow.status == TransactionStatus.PENDING.value)
+            )
+        return [StoredTransaction(r.id, _txn_data(r)) for r in self._s.scalars(query)]
+
+    def insert_many(
+        self, rows: Sequence[tuple[str, str, str, TransactionData, str | None]], at: datetime
+    ) -> None:
+        """rows: (id, client id, account id, data, id of the pending transaction it replaces)."""
+        if not rows:
+            return
+        self._s.execute(
+            insert(TransactionRow),
+            [
+                {
+                    "id": tid,
+                    "client_id": cid,
+                    "account_id": aid,
+                    "pending_transaction_id": pid,
+                    "created_at": at,
+                    "updated_at": at,
+                    **_txn_values(data),
+                }
+                for tid, cid, aid, data, pid in rows
+            ],
+        )
+
+    def update(self, transaction_id: str, data: TransactionData, at: datetime) -> None:
+        row = self._s.get(TransactionRow, transaction_id)
+        if row is not None:
+            for key, value in _txn_values(data).items():
+                setattr(row, key, value)
+            row.updated_at = at
+
+    def delete_many(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), 500):
+            self._s.execute(
+                delete(TransactionRow).where(TransactionRow.id.in_(ids[start : start + 500]))
+            )
+
+    def get(self, transaction_id: str, client_id: str) -> Transaction | None:
+        row = self._s.get(TransactionRow, transaction_id)
+        if row is None or row.client_id != client_id:
+            return None
+        return self._transaction(row)
+
+    def page(
+        self,
+        client_id: str,
+        *,
+        account_ids: Sequence[str] | None,
+        start: date | None,
+        end: date | None,
+        after: tuple[date, str] | None,
+        limit: int,
+        status: TransactionStatus | None = None,
+    ) -> list[Transaction]:
+        """Newest first (date, then id, descending); `after` = last row of the previous page."""
+        query = select(TransactionRow).where(TransactionRow.client_id == client_id)
+        if account_ids is not None:
+            query = query.where(TransactionRow.account_id.in_(list(account_ids)))
+        if start is not None:
+            query = query.where(TransactionRow.date >= start)
+        if end is not None:
+            query = query.where(TransactionRow.date <= end)
+        if status is not None:
+            query = query.where(TransactionRow.status == status.value)
+        if after is not None:
+            last_date, last_id = after
+            query = query.where(
+                (TransactionRow.date < last_date)
+                | ((TransactionRow.date == last_date) & (TransactionRow.id < last_id))
+            )
+        query = query.order_by(TransactionRow.date.desc(), TransactionRow.id.desc()).limit(limit)
+        return [self._transaction(r) for r in self._s.scalars(query)]
+
+    def count(self, account_id: str) -> int:
+        return int(
+            self._s.scalar(
+                select(func.count())
+                .select_from(TransactionRow)
+                .where(TransactionRow.account_id == account_id)
+            )
+            or 0
+        )
+
+    @staticmethod
+    def _transaction(row: TransactionRow) -> Transaction:
+        return Transaction(
+            id=row.id,
+            client_id=row.client_id,
+            account_id=row.account_id,
+            data=_txn_data(row),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            pending_transaction_id=row.pending_transaction_id,
+        )

@@ -1,0 +1,57 @@
+"""The store: read and write units of work that hand services their repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+
+from billfold.store.connections import ConnectionRepository
+from billfold.store.data import AccountRepository, TransactionRepository
+from billfold.store.database import Database
+from billfold.store.encryption import KeyRing
+from billfold.store.institutions import InstitutionRepository
+from billfold.store.jobs import JobRepository
+from billfold.store.migrate import upgrade
+from billfold.store.parties import ClientRepository, UserRepository
+
+
+class Unit:
+    """One transaction's worth of repositories."""
+
+    def __init__(self, session: Session, keys: KeyRing) -> None:
+        self.session = session
+        self.clients = ClientRepository(session)
+        self.users = UserRepository(session)
+        self.institutions = InstitutionRepository(session)
+        self.connections = ConnectionRepository(session, keys)
+        self.jobs = JobRepository(session, keys)
+        self.accounts = AccountRepository(session, keys)
+        self.transactions = TransactionRepository(session)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+
+class Store:
+    def __init__(self, database: Database, keys: KeyRing) -> None:
+        self.database = database
+        self.keys = keys
+
+    def migrate(self) -> None:
+        upgrade(self.database)
+
+    @contextmanager
+    def read(self) -> Iterator[Unit]:
+        with self.database.read() as session:
+            yield Unit(session, self.keys)
+
+    @contextmanager
+    def write(self) -> Iterator[Unit]:
+        """A write transaction (`BEGIN IMMEDIATE` on SQLite): commits on success."""
+        with self.database.write() as session:
+            yield Unit(session, self.keys)
+
+    def close(self) -> None:
+        self.database.dispose()
