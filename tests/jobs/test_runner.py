@@ -9,8 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import RunningServer, make_settings, start_server, stop_server
-from flows import answer, ok, wait_job
 
 from billfold.connectors.base import Session, SyncRequest
 from billfold.domain.accounts import AccountData, AccountType
@@ -19,9 +17,15 @@ from billfold.domain.errors import ConnectorError, ErrorCode
 from billfold.domain.institutions import Institution, InstitutionKind
 from billfold.domain.snapshot import AccountSnapshot, Snapshot
 from billfold.domain.transactions import TransactionData
+from conftest import RunningServer, make_settings, start_server, stop_server
+from flows import answer, ok, wait_job
 
-INSTITUTION = Institution(id="00000000-0000-4000-8000-00000000feed", name="Scripted Bank",
-                          kind=InstitutionKind.BANK, connector="scripted")
+INSTITUTION = Institution(
+    id="00000000-0000-4000-8000-00000000feed",
+    name="Scripted Bank",
+    kind=InstitutionKind.BANK,
+    connector="scripted",
+)
 
 
 class ScriptedConnector:
@@ -44,10 +48,19 @@ class ScriptedConnector:
                 raise ConnectorError(ErrorCode.INVALID_ANSWER)
         if user == "boom":
             raise RuntimeError("secret-password-in-message")
-        account = AccountData(external_id="acc-1", name="Checking", type=AccountType.CHECKING,
-                              mask="0001", current_balance=Decimal("10.50"))
-        txn = TransactionData(external_id="t-1", amount=Decimal("-3.25"),
-                              date=__import__("datetime").date(2024, 1, 2), description="Coffee")
+        account = AccountData(
+            external_id="acc-1",
+            name="Checking",
+            type=AccountType.CHECKING,
+            mask="0001",
+            current_balance=Decimal("10.50"),
+        )
+        txn = TransactionData(
+            external_id="t-1",
+            amount=Decimal("-3.25"),
+            date=__import__("datetime").date(2024, 1, 2),
+            description="Coffee",
+        )
         return Snapshot(accounts=(AccountSnapshot(account, (txn,)),))
 
 
@@ -74,8 +87,11 @@ def scripted(tmp_path: Path, database_url: str) -> Iterator[RunningServer]:
 
 def _link(api: httpx.Client, username: str, password: str = "pw") -> dict[str, object]:
     user = ok(api.post("/v1/users", json={}), 201)["id"]
-    body = {"user_id": user, "institution_id": INSTITUTION.id,
-            "credentials": {"username": username, "password": password}}
+    body = {
+        "user_id": user,
+        "institution_id": INSTITUTION.id,
+        "credentials": {"username": username, "password": password},
+    }
     result: dict[str, object] = ok(api.post("/v1/connections", json=body), 202)
     return result
 

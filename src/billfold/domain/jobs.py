@@ -38,8 +38,9 @@ TERMINAL_STATUSES = frozenset(
 
 _ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.FAILED, JobStatus.CANCELLED}),
+    # running -> running is a resume after a restart.
     JobStatus.RUNNING: frozenset(
-        {JobStatus.QUEUED, JobStatus.WAITING_FOR_ANSWER, *TERMINAL_STATUSES}
+        {JobStatus.RUNNING, JobStatus.QUEUED, JobStatus.WAITING_FOR_ANSWER, *TERMINAL_STATUSES}
     ),
     JobStatus.WAITING_FOR_ANSWER: frozenset(
         {

@@ -139,6 +139,14 @@ class AccountRepository:
         query = query.order_by(AccountRow.created_at, AccountRow.name, AccountRow.id)
         return [self._account(r, sensitive=sensitive) for r in self._s.scalars(query)]
 
+    def rewrap_all(self, keys: KeyRing) -> int:
+        count = 0
+        for row in self._s.scalars(select(AccountRow).where(AccountRow.sensitive.is_not(None))):
+            assert row.sensitive is not None
+            row.sensitive = keys.rewrap(row.sensitive, context=_sensitive_context(row.id))
+            count += 1
+        return count
+
     def _decrypt_sensitive(self, row: AccountRow) -> dict[str, Any]:
         if row.sensitive is None:
             return {}

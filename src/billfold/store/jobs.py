@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from billfold.domain.challenges import Answer, Challenge, PendingChallenge
 from billfold.domain.errors import ErrorCode
-from billfold.domain.jobs import Job, JobKind, JobOptions, JobStatus, JobStep
+from billfold.domain.jobs import Job, JobKind, JobOptions, JobStatus, JobStep, check_move
 from billfold.store.encryption import KeyRing
 from billfold.store.tables import ChallengeRow, JobRow, JobStepRow
 
@@ -142,6 +142,7 @@ class JobRepository:
         row = self._s.get(JobRow, job_id)
         if row is None:
             return
+        check_move(JobStatus(row.status), status)
         row.status = status.value
         row.updated_at = at
         row.challenge_id = challenge.id if challenge is not None else None

@@ -1,0 +1,3 @@
+"""The `billfold` command."""
+
+from __future__ import annotations

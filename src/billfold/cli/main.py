@@ -1,0 +1,146 @@
+"""`billfold serve | demo | clients create | link | keys generate`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from billfold.settings import Settings
+
+app = typer.Typer(help="Billfold: financial and billing data aggregation.", no_args_is_help=True)
+clients_app = typer.Typer(
+    help="Manage client applications and their API keys.", no_args_is_help=True
+)
+keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    demo: Annotated[bool, typer.Option(help="Create a demo client with sandbox data")] = False,
+) -> None:
+    """Run the API server (SQLite in ./var unless BILLFOLD_DATABASE_URL says otherwise)."""
+    import uvicorn
+
+    from billfold.api.app import create_app
+    from billfold.container import Container
+    from billfold.demo import ensure_demo
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    container = Container(settings)
+    container.prepare()
+    url = f"http://{settings.host}:{settings.port}"
+    if demo:
+        setup = ensure_demo(container.ctx, settings.data_dir / "demo-api-key")
+        console.print(f"[bold green]Billfold[/] is starting on [bold]{url}[/]")
+        console.print(f"Demo API key: [bold]{setup.api_key}[/]")
+        console.print(f"API docs:     {url}/docs")
+        console.print("Try:", soft_wrap=True)
+        console.print(
+            f'  curl -H "Authorization: Bearer {setup.api_key}" '
+            f'"{url}/v1/institutions?query=sandbox"',
+            soft_wrap=True,
+            highlight=False,
+        )
+        console.print(
+            f'  curl -H "Authorization: Bearer {setup.api_key}" "{url}/v1/accounts"',
+            soft_wrap=True,
+            highlight=False,
+        )
+        console.print(
+            f"Link interactively: billfold link --url {url} --api-key {setup.api_key}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    uvicorn.run(
+        create_app(container=container),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Create (or reuse) the demo client and data, and print its API key."""
+    from billfold.container import Container
+    from billfold.demo import ensure_demo
+
+    settings = Settings()
+    container = Container(settings)
+    container.prepare()
+    setup = ensure_demo(container.ctx, settings.data_dir / "demo-api-key")
+    console.print(f"Demo client {setup.client_id}\nAPI key: [bold]{setup.api_key}[/]")
+    console.print("Links run when `billfold serve` starts.")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="The application's name")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create a client application and print its API key (shown only once)."""
+    from billfold.container import Container
+    from billfold.services.clients import create_client
+
+    container = Container(Settings())
+    container.prepare()
+    try:
+        issued = create_client(ctx=container.ctx, name=name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "client_id": issued.client.id,
+                    "name": issued.client.name,
+                    "api_key": issued.api_key,
+                }
+            )
+        )
+    else:
+        console.print(f"Client [bold]{issued.client.name}[/] ({issued.client.id})")
+        console.print(f"API key (shown once): [bold]{issued.api_key}[/]")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random key for BILLFOLD_SECRET_KEY."""
+    typer.echo(base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every stored secret under the first key of BILLFOLD_SECRET_KEY."""
+    from billfold.container import Container
+
+    container = Container(Settings())
+    container.prepare()
+    with container.store.write() as unit:
+        count = unit.connections.rewrap_all(container.store.keys)
+        accounts = unit.accounts.rewrap_all(container.store.keys)
+    console.print(
+        f"Re-wrapped the secrets of {count} connection(s) and {accounts} account(s) "
+        "under key "
+        f"{container.store.keys.active_key_id}."
+    )
+
+
+def _register_link() -> None:
+    from billfold.cli.link import link
+
+    app.command(name="link")(link)
+
+
+_register_link()
