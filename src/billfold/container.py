@@ -39,7 +39,7 @@ class Container:
         keys = load_key_ring(settings.secret_key, settings.key_file)
         self.store = Store(database, keys)
         self.wakeups = LocalWakeups()
-        self.backend = EmbeddedJobBackend(database)
+        self.backend = EmbeddedJobBackend(database, lease_seconds=settings.job_lease_seconds)
         self.ctx = ServiceContext(
             store=self.store,
             jobs=self.backend,

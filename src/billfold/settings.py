@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     job_backend: Literal["embedded"] = "embedded"
     challenge_ttl_seconds: float = Field(default=300.0, gt=0)
     job_deadline_seconds: float = Field(default=900.0, gt=0)
+    job_lease_seconds: float = Field(
+        default=30.0, gt=0, description="A dead process's tasks run again after this long"
+    )
     sandbox_step_delay: float = Field(default=0.0, ge=0)
     sandbox_enabled: bool = True
     api_key_cache_seconds: float = Field(default=30.0, ge=0)

@@ -68,7 +68,9 @@ class ScriptedConnector:
 def scripted(tmp_path: Path, database_url: str) -> Iterator[RunningServer]:
     from billfold.container import Container
 
-    settings = make_settings(tmp_path, database_url, challenge_ttl_seconds=1.0)
+    settings = make_settings(
+        tmp_path, database_url, challenge_ttl_seconds=1.0, job_deadline_seconds=2.0
+    )
     original = Container.__init__
 
     def patched(self: Container, settings_: object, *, connectors: object = None) -> None:
@@ -142,3 +144,24 @@ def test_cancel_a_waiting_job(scripted: RunningServer) -> None:
         assert again.status_code == 409
         connection = ok(api.get(f"/v1/connections/{started['connection']['id']}"))  # type: ignore[index]
         assert connection["status"] == "failed"
+
+
+def test_a_job_past_its_deadline_fails_with_job_timeout(scripted: RunningServer) -> None:
+    with scripted.client(scripted.new_api_key()) as api:
+        started = _link(api, "slow")
+        job = wait_job(api, started["job"]["id"], timeout=10)  # type: ignore[index]
+        assert job["status"] == "failed" and job["error"]["code"] == "job_timeout"
+        connection = ok(api.get(f"/v1/connections/{started['connection']['id']}"))  # type: ignore[index]
+        assert connection["status"] == "failed"
+        assert connection["error"]["code"] == "job_timeout"
+
+
+def test_wrong_password_fails_the_link(scripted: RunningServer) -> None:
+    with scripted.client(scripted.new_api_key()) as api:
+        started = _link(api, "someone", password="wrong")
+        job = wait_job(api, started["job"]["id"])  # type: ignore[index]
+        assert job["error"]["code"] == "invalid_credentials"
+        assert [s["status"] for s in job["steps"]][-1] == "failed"
+        relink = api.post(f"/v1/connections/{job['connection_id']}/refresh")
+        assert relink.status_code == 409
+        assert relink.json()["error"]["code"] == "connection_not_linked"

@@ -7,6 +7,7 @@ challenge at the prompt; a captcha image is saved to a file whose path is printe
 from __future__ import annotations
 
 import base64
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,6 +60,11 @@ def _pick_institution(client: httpx.Client, query: str | None) -> dict[str, Any]
         return items[int(choice) - 1]
 
 
+def _secret(label: str) -> str:
+    # getpass only hides input on a terminal; piped input (scripts, tests) is read plainly.
+    return Prompt.ask(label, password=sys.stdin.isatty())
+
+
 def _ask(challenge: dict[str, Any]) -> list[str]:
     kind = challenge["kind"]
     console.print(f"\n[bold]{challenge['prompt']}[/]")
@@ -73,7 +79,7 @@ def _ask(challenge: dict[str, Any]) -> list[str]:
         picked = Prompt.ask("Pick a number", choices=[str(n) for n in range(1, len(options) + 1)])
         return [options[int(picked) - 1]["id"]]
     if kind == "code":
-        return [Prompt.ask(challenge.get("code_label") or "Code", password=True)]
+        return [_secret(challenge.get("code_label") or "Code")]
     if kind == "approve":
         if challenge.get("approve_code"):
             console.print(f"Code shown on your device: [bold]{challenge['approve_code']}[/]")
@@ -117,7 +123,8 @@ def _run(client: httpx.Client, institution_name: str | None, user_id: str | None
         user_id = _call(client, "POST", "/v1/users", json={})["id"]
     credentials = {}
     for field in inst["login_fields"]:
-        credentials[field["key"]] = Prompt.ask(field["label"], password=field["secret"])
+        ask = _secret if field["secret"] else Prompt.ask
+        credentials[field["key"]] = ask(field["label"])
     started = _call(
         client,
         "POST",

@@ -144,3 +144,16 @@ def _register_link() -> None:
 
 
 _register_link()
+
+
+@app.command()
+def sandbox() -> None:
+    """List the sandbox institutions and their test logins."""
+    from rich.table import Table
+
+    from billfold.connectors.sandbox import SANDBOX_GUIDE
+
+    table = Table("Institution", "Username", "Password", "What happens", show_lines=False)
+    for row in SANDBOX_GUIDE:
+        table.add_row(row.institution, row.username, row.password, row.outcome)
+    console.print(table)

@@ -305,6 +305,10 @@ class EmbeddedJobBackend:
                         )
                         .values(lease_expires_at=utcnow() + self._lease)
                     )
+            # A process that died mid-task stops renewing; its tasks come back here.
+            if self._recover():
+                for queue in self._signals:
+                    self._signal(queue)
             self._purge()
 
     def _purge(self) -> None:
