@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from billfold.domain.connections import Connection, ConnectionStatus
@@ -175,9 +175,8 @@ class ConnectionRepository:
             row.attributes = {**(row.attributes or {}), **attributes}
 
     def delete(self, connection_id: str) -> None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is not None:
-            self._s.delete(row)
+        """Delete at once (not at flush): the database cascades to jobs, accounts, transactions."""
+        self._s.execute(delete(ConnectionRow).where(ConnectionRow.id == connection_id))
 
     def rewrap_all(self, keys: KeyRing) -> int:
         """Re-wrap every encrypted value under the active key (rotation)."""
