@@ -51,7 +51,7 @@ def _postgres_available() -> str | None:
     return None
 
 
-_PG_PROBLEM: str | None | bool = False
+_PG_PROBLEM: str | bool | None = False
 
 
 def postgres_problem() -> str | None:
@@ -140,8 +140,15 @@ def start_server(settings: Settings) -> tuple[RunningServer, uvicorn.Server, thr
     container = Container(settings)
     app = create_app(container=container)
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                            log_level="debug", access_log=True, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        log_level="debug",
+        access_log=True,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     capture = LogCapture()

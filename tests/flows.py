@@ -27,17 +27,28 @@ def new_user(api: httpx.Client, external_id: str | None = None) -> str:
     return str(ok(api.post("/v1/users", json=body), 201)["id"])
 
 
-def start_link(api: httpx.Client, institution: str, username: str, password: str,
-               user_id: str | None = None, **extra: Any) -> dict[str, Any]:
+def start_link(
+    api: httpx.Client,
+    institution: str,
+    username: str,
+    password: str,
+    user_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     user_id = user_id or new_user(api)
-    body = {"user_id": user_id, "institution_id": institution_id(api, institution),
-            "credentials": {"username": username, "password": password}, **extra}
+    body = {
+        "user_id": user_id,
+        "institution_id": institution_id(api, institution),
+        "credentials": {"username": username, "password": password},
+        **extra,
+    }
     result: dict[str, Any] = ok(api.post("/v1/connections", json=body), 202)
     return result
 
 
-def wait_job(api: httpx.Client, job_id: str, *, until: set[str] | None = None,
-             timeout: float = 15.0) -> dict[str, Any]:
+def wait_job(
+    api: httpx.Client, job_id: str, *, until: set[str] | None = None, timeout: float = 15.0
+) -> dict[str, Any]:
     """Poll until the job waits for an answer or ends."""
     wanted = until or (TERMINAL | {"waiting_for_answer"})
     deadline = time.monotonic() + timeout
@@ -55,8 +66,14 @@ def answer(api: httpx.Client, job: dict[str, Any], *values: str) -> dict[str, An
     return result
 
 
-def link(api: httpx.Client, institution: str, username: str, password: str,
-         answers: list[list[str]] | None = None, **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def link(
+    api: httpx.Client,
+    institution: str,
+    username: str,
+    password: str,
+    answers: list[list[str]] | None = None,
+    **extra: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Link, answering each challenge in turn; returns (connection, final job)."""
     started = start_link(api, institution, username, password, **extra)
     job = wait_job(api, started["job"]["id"])

@@ -12,6 +12,7 @@ from billfold.jobs.wakeups import LocalWakeups
 from billfold.services.clients import ApiKeyVerifier
 from billfold.services.context import JobPolicy, ServiceContext
 from billfold.services.institutions import sync_directory
+from billfold.services.job_views import JobViewCache
 from billfold.settings import Settings
 from billfold.store.database import Database
 from billfold.store.encryption import load_key_ring
@@ -53,6 +54,8 @@ class Container:
         self.runner = JobRunner(ctx=self.ctx, wakeups=self.wakeups, connectors=self.connectors)
         self.runner.install()
         self.api_keys = ApiKeyVerifier(self.ctx, settings.api_key_cache_seconds)
+        self.job_views = JobViewCache()
+        self.store.on_jobs_changed(self.job_views.invalidate)
         self._started = False
 
     def prepare(self) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from billfold import __version__
 from billfold.api.errors import install_error_handlers
-from billfold.api.native import accounts, connections, institutions, jobs, users
+from billfold.api.native import accounts, connections, institutions, job_views, jobs, users
 from billfold.container import Container
 from billfold.settings import Settings
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     for module in (institutions, users, connections, jobs, accounts):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.router.routes.insert(0, job_views.poll_route)
 
     @app.get("/health", tags=["meta"])
     async def health() -> dict[str, str]:

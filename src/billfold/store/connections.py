@@ -13,7 +13,7 @@ from billfold.domain.connections import Connection, ConnectionStatus
 from billfold.domain.errors import ErrorCode
 from billfold.domain.snapshot import Identity
 from billfold.store.encryption import KeyRing
-from billfold.store.tables import ConnectionRow
+from billfold.store.tables import ConnectionRow, JobRow
 
 
 def _connection(row: ConnectionRow) -> Connection:
@@ -40,9 +40,12 @@ def _state_context(connection_id: str) -> str:
 
 
 class ConnectionRepository:
-    def __init__(self, session: Session, keys: KeyRing) -> None:
+    def __init__(
+        self, session: Session, keys: KeyRing, touched_jobs: set[str] | None = None
+    ) -> None:
         self._s = session
         self._keys = keys
+        self._touched_jobs = touched_jobs if touched_jobs is not None else set()
 
     def add(
         self,
@@ -176,6 +179,9 @@ class ConnectionRepository:
 
     def delete(self, connection_id: str) -> None:
         """Delete at once (not at flush): the database cascades to jobs, accounts, transactions."""
+        self._touched_jobs.update(
+            self._s.scalars(select(JobRow.id).where(JobRow.connection_id == connection_id))
+        )
         self._s.execute(delete(ConnectionRow).where(ConnectionRow.id == connection_id))
 
     def rewrap_all(self, keys: KeyRing) -> int:

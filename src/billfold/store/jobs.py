@@ -45,8 +45,10 @@ class ChallengeState:
 
 
 class JobRepository:
-    def __init__(self, session: Session, keys: KeyRing) -> None:
+    def __init__(self, session: Session, keys: KeyRing, touched: set[str] | None = None) -> None:
         self._s = session
+        # Ids of jobs whose visible state this transaction changed (for view caches).
+        self.touched: set[str] = touched if touched is not None else set()
         self._keys = keys
 
     # jobs -------------------------------------------------------------------------------
@@ -166,6 +168,7 @@ class JobRepository:
         )
 
     def mark_accounts_ready(self, job_id: str, at: datetime) -> None:
+        self.touched.add(job_id)
         self._s.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.accounts_ready_at.is_(None))
@@ -173,6 +176,7 @@ class JobRepository:
         )
 
     def select_account(self, job_id: str, account_id: str, at: datetime) -> None:
+        self.touched.add(job_id)
         self._s.execute(
             update(JobRow)
             .where(JobRow.id == job_id)
@@ -180,6 +184,7 @@ class JobRepository:
         )
 
     def add_step(self, job_id: str, step: JobStep) -> None:
+        self.touched.add(job_id)
         self._s.add(
             JobStepRow(
                 job_id=job_id,
@@ -240,6 +245,7 @@ class JobRepository:
     # challenges -------------------------------------------------------------------------
 
     def add_challenge(self, pending: PendingChallenge) -> None:
+        self.touched.add(pending.job_id)
         self._s.add(
             ChallengeRow(
                 id=pending.id,
@@ -279,6 +285,7 @@ class JobRepository:
         )
         row.status = ChallengeState.ANSWERED
         row.answered_at = at
+        self.touched.add(row.job_id)
 
     def take_answer(self, challenge_id: str) -> Answer | None:
         """Decrypt the answer once and erase it: answers are kept no longer than needed."""
@@ -288,9 +295,13 @@ class JobRepository:
         values = self._keys.decrypt_json(row.answer, context=_answer_context(challenge_id))
         row.answer = None
         row.status = ChallengeState.USED
+        self.touched.add(row.job_id)
         return Answer(tuple(str(v) for v in values))
 
     def close_challenge(self, challenge_id: str, state: str) -> None:
+        job_id = self._s.scalar(select(ChallengeRow.job_id).where(ChallengeRow.id == challenge_id))
+        if job_id is not None:
+            self.touched.add(job_id)
         self._s.execute(
             update(ChallengeRow)
             .where(

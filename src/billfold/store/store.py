@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
@@ -22,11 +22,12 @@ class Unit:
 
     def __init__(self, session: Session, keys: KeyRing) -> None:
         self.session = session
+        self.touched_jobs: set[str] = set()
         self.clients = ClientRepository(session)
         self.users = UserRepository(session)
         self.institutions = InstitutionRepository(session)
-        self.connections = ConnectionRepository(session, keys)
-        self.jobs = JobRepository(session, keys)
+        self.connections = ConnectionRepository(session, keys, self.touched_jobs)
+        self.jobs = JobRepository(session, keys, self.touched_jobs)
         self.accounts = AccountRepository(session, keys)
         self.transactions = TransactionRepository(session)
 
@@ -38,6 +39,11 @@ class Store:
     def __init__(self, database: Database, keys: KeyRing) -> None:
         self.database = database
         self.keys = keys
+        self._job_listeners: list[Callable[[set[str]], None]] = []
+
+    def on_jobs_changed(self, listener: Callable[[set[str]], None]) -> None:
+        """Call `listener` with the ids of jobs a write transaction changed, after it commits."""
+        self._job_listeners.append(listener)
 
     def migrate(self) -> None:
         upgrade(self.database)
@@ -51,7 +57,11 @@ class Store:
     def write(self) -> Iterator[Unit]:
         """A write transaction (`BEGIN IMMEDIATE` on SQLite): commits on success."""
         with self.database.write() as session:
-            yield Unit(session, self.keys)
+            unit = Unit(session, self.keys)
+            yield unit
+        if unit.touched_jobs:
+            for listener in self._job_listeners:
+                listener(unit.touched_jobs)
 
     def close(self) -> None:
         self.database.dispose()

@@ -17,7 +17,8 @@ def container(request: Request) -> Container:
     return found
 
 
-def service_context(request: Request) -> ServiceContext:
+async def service_context(request: Request) -> ServiceContext:
+    # async: a plain def dependency costs a thread-pool round trip per request.
     return container(request).ctx
 
 
@@ -36,5 +37,9 @@ def current_client(request: Request) -> Client:
     return container(request).api_keys.verify(token.strip())
 
 
+async def _current_client(request: Request) -> Client:
+    return current_client(request)
+
+
 Ctx = Annotated[ServiceContext, Depends(service_context)]
-CurrentClient = Annotated[Client, Depends(current_client)]
+CurrentClient = Annotated[Client, Depends(_current_client)]
