@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from billfold.domain.connections import Connection, ConnectionStatus
@@ -12,6 +13,7 @@ from billfold.domain.jobs import Job, JobKind, JobOptions
 from billfold.services.context import ServiceContext
 from billfold.services.jobs import enqueue_job, new_job
 from billfold.store.ids import new_id
+from billfold.store.store import Unit
 
 KNOWN_PRODUCTS = ("verification", "identity", "aggregate", "history")
 
@@ -148,17 +150,7 @@ def relink_connection(
     options = JobOptions(interactive=True, products=normalize_products(products))
     now = ctx.clock()
     with ctx.store.write() as unit:
-        connection = unit.connections.get(connection_id, client_id)
-        if connection is None:
-            raise NotFound("No such connection.", code="connection_not_found")
-        institution = unit.institutions.get(connection.institution_id)
-        if institution is None:
-            raise NotFound("No such institution.", code="institution_not_found")
-        if credentials:
-            merged = {**unit.connections.credentials(connection.id), **credentials}
-            unit.connections.replace_credentials(
-                connection.id, check_credentials(institution, merged), now
-            )
+        connection = _merge_credentials(unit, client_id, connection_id, credentials or {}, now)
         job = new_job(unit, ctx=ctx, connection=connection, kind=JobKind.LINK, options=options)
     enqueue_job(ctx=ctx, job=job)
     return job
@@ -168,19 +160,30 @@ def update_credentials(
     *, ctx: ServiceContext, client_id: str, connection_id: str, credentials: Mapping[str, Any]
 ) -> Connection:
     """Store new credentials without starting a job."""
+    if not credentials:
+        raise InvalidInput("give at least one login field to change", code="missing_credentials")
     now = ctx.clock()
     with ctx.store.write() as unit:
-        connection = unit.connections.get(connection_id, client_id)
-        if connection is None:
-            raise NotFound("No such connection.", code="connection_not_found")
-        institution = unit.institutions.get(connection.institution_id)
-        if institution is None:
-            raise NotFound("No such institution.", code="institution_not_found")
+        _merge_credentials(unit, client_id, connection_id, credentials, now)
+    return get_connection(ctx=ctx, client_id=client_id, connection_id=connection_id)
+
+
+def _merge_credentials(
+    unit: Unit, client_id: str, connection_id: str, credentials: Mapping[str, Any], now: datetime
+) -> Connection:
+    """Overlay new login fields on the stored ones (none given: keep the stored login)."""
+    connection = unit.connections.get(connection_id, client_id)
+    if connection is None:
+        raise NotFound("No such connection.", code="connection_not_found")
+    institution = unit.institutions.get(connection.institution_id)
+    if institution is None:
+        raise NotFound("No such institution.", code="institution_not_found")
+    if credentials:
         merged = {**unit.connections.credentials(connection.id), **credentials}
         unit.connections.replace_credentials(
             connection.id, check_credentials(institution, merged), now
         )
-    return get_connection(ctx=ctx, client_id=client_id, connection_id=connection_id)
+    return connection
 
 
 def delete_connection(*, ctx: ServiceContext, client_id: str, connection_id: str) -> None:
