@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -99,19 +99,21 @@ def clients_create(
         issued = create_client(ctx=container.ctx, name=name)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    printed: dict[str, Any] = {
+        "client_id": issued.client.id,
+        "name": issued.client.name,
+        "api_key": issued.api_key,
+    }
+    # Each dialect adds the credentials its own clients need, under its own key.
+    # (sophtron: {user_id, access_key}, oauth: {...}; synapse: {client_id, client_secret})
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "client_id": issued.client.id,
-                    "name": issued.client.name,
-                    "api_key": issued.api_key,
-                }
-            )
-        )
-    else:
-        console.print(f"Client [bold]{issued.client.name}[/] ({issued.client.id})")
-        console.print(f"API key (shown once): [bold]{issued.api_key}[/]")
+        typer.echo(json.dumps(printed))
+        return
+    console.print(f"Client [bold]{issued.client.name}[/] ({issued.client.id})")
+    console.print(f"API key (shown once): [bold]{issued.api_key}[/]")
+    for section, values in printed.items():
+        if isinstance(values, dict):
+            console.print(f"{section}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 @keys_app.command("generate")
