@@ -40,11 +40,13 @@ class Container:
         keys = load_key_ring(settings.secret_key, settings.key_file)
         self.store = Store(database, keys)
         self.wakeups = LocalWakeups()
+        self.job_changes = LocalWakeups()
         self.backend = EmbeddedJobBackend(database, lease_seconds=settings.job_lease_seconds)
         self.ctx = ServiceContext(
             store=self.store,
             jobs=self.backend,
             wakeups=self.wakeups,
+            job_changes=self.job_changes,
             policy=JobPolicy(
                 challenge_ttl=timedelta(seconds=settings.challenge_ttl_seconds),
                 job_deadline=timedelta(seconds=settings.job_deadline_seconds),
@@ -56,7 +58,12 @@ class Container:
         self.api_keys = ApiKeyVerifier(self.ctx, settings.api_key_cache_seconds)
         self.job_views = JobViewCache()
         self.store.on_jobs_changed(self.job_views.invalidate)
+        self.store.on_jobs_changed(self._announce_job_changes)
         self._started = False
+
+    def _announce_job_changes(self, job_ids: set[str]) -> None:
+        for job_id in job_ids:
+            self.job_changes.notify(job_id)
 
     def prepare(self) -> None:
         """Migrate the schema and fill the institution directory (safe to repeat)."""
@@ -66,6 +73,7 @@ class Container:
     async def start(self) -> None:
         self.prepare()
         self.wakeups.bind(asyncio.get_running_loop())
+        self.job_changes.bind(asyncio.get_running_loop())
         await self.backend.start()
         await self.runner.recover()
         self._started = True

@@ -23,5 +23,7 @@ class ServiceContext:
     store: Store
     jobs: JobBackend
     wakeups: Wakeups
+    # Notified (by job id) after every commit that changed a job; see services.jobs.wait_for_job.
+    job_changes: Wakeups | None = None
     policy: JobPolicy = field(default_factory=JobPolicy)
     clock: Callable[[], datetime] = utcnow

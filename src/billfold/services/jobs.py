@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from billfold.domain.challenges import Answer
 from billfold.domain.connections import Connection, ConnectionStatus
 from billfold.domain.errors import Conflict, NotFound
@@ -54,6 +56,33 @@ def get_job(*, ctx: ServiceContext, client_id: str, job_id: str) -> Job:
     if job is None:
         raise NotFound("No such job.", code="job_not_found")
     return job
+
+
+async def wait_for_job(
+    *,
+    ctx: ServiceContext,
+    client_id: str,
+    job_id: str,
+    until: frozenset[JobStatus] | set[JobStatus],
+    timeout: float,
+) -> Job:
+    """Return the job once its status is in `until`, or as it stands when `timeout` passes.
+
+    For faces that answer synchronously (a dialect whose link call returns the MFA
+    prompt or the accounts in one response). Wakes on the store's commit hook, and
+    re-reads at least every second in case a notification was missed.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        job = get_job(ctx=ctx, client_id=client_id, job_id=job_id)
+        remaining = deadline - loop.time()
+        if job.status in until or remaining <= 0:
+            return job
+        if ctx.job_changes is None:
+            await asyncio.sleep(min(remaining, 0.02))
+        else:
+            await ctx.job_changes.wait(job_id, min(remaining, 1.0))
 
 
 def list_jobs(
