@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
 
 from billfold.connectors.base import Connector
@@ -13,10 +14,13 @@ from billfold.services.clients import ApiKeyVerifier
 from billfold.services.context import JobPolicy, ServiceContext
 from billfold.services.institutions import sync_directory
 from billfold.services.job_views import JobViewCache
+from billfold.services.schedules import enqueue_due_refreshes
+from billfold.services.webhooks import DELIVER_WEBHOOK, WebhookDispatcher, WebhookPolicy
 from billfold.settings import Settings
 from billfold.store.database import Database
 from billfold.store.encryption import load_key_ring
 from billfold.store.store import Store
+from billfold.webhooks.sender import HttpxWebhookSender
 
 
 def build_connectors(settings: Settings) -> dict[str, Connector]:
@@ -27,6 +31,17 @@ def build_connectors(settings: Settings) -> dict[str, Connector]:
         sandbox = SandboxConnector(step_delay=settings.sandbox_step_delay)
         connectors[sandbox.kind] = sandbox
     return connectors
+
+
+def webhook_policy(settings: Settings) -> WebhookPolicy:
+    try:
+        schedule = tuple(float(x) for x in settings.webhook_retry_schedule.split(",") if x.strip())
+    except ValueError as exc:
+        raise ValueError("BILLFOLD_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds") from exc
+    return WebhookPolicy(
+        retry_schedule=schedule,
+        disable_after=timedelta(hours=settings.webhook_disable_after_hours),
+    )
 
 
 class Container:
@@ -55,11 +70,27 @@ class Container:
         self.connectors = connectors if connectors is not None else build_connectors(settings)
         self.runner = JobRunner(ctx=self.ctx, wakeups=self.wakeups, connectors=self.connectors)
         self.runner.install()
+        self._webhook_sender = HttpxWebhookSender()
+        self.webhooks = WebhookDispatcher(self.ctx, self._webhook_sender, webhook_policy(settings))
+        self.backend.register(DELIVER_WEBHOOK, self._deliver_webhook)
+        self.store.on_deliveries_created(self.webhooks.queue)
+        self.backend.add_periodic(
+            "webhook_sweep", timedelta(seconds=settings.webhook_sweep_seconds), self.webhooks.sweep
+        )
+        self.backend.add_periodic(
+            "refresh_tick", timedelta(seconds=settings.refresh_tick_seconds), self._refresh_tick
+        )
         self.api_keys = ApiKeyVerifier(self.ctx, settings.api_key_cache_seconds)
         self.job_views = JobViewCache()
         self.store.on_jobs_changed(self.job_views.invalidate)
         self.store.on_jobs_changed(self._announce_job_changes)
         self._started = False
+
+    async def _deliver_webhook(self, args: Mapping[str, str]) -> None:
+        await self.webhooks.deliver(args["delivery_id"])
+
+    async def _refresh_tick(self) -> None:
+        enqueue_due_refreshes(ctx=self.ctx, per_institution=self.settings.refresh_per_institution)
 
     def _announce_job_changes(self, job_ids: set[str]) -> None:
         for job_id in job_ids:
@@ -82,4 +113,5 @@ class Container:
         if self._started:
             await self.backend.stop()
             self._started = False
+        await self._webhook_sender.close()
         self.store.close()

@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     sandbox_enabled: bool = True
     api_key_cache_seconds: float = Field(default=30.0, ge=0)
 
+    refresh_tick_seconds: float = Field(default=60.0, gt=0, description="Scheduler period")
+    refresh_per_institution: int = Field(
+        default=50, ge=1, description="Scheduled refreshes started per institution per tick"
+    )
+    webhook_retry_schedule: str = Field(
+        default="5,30,120,600,1800,3600,7200,14400,28800",
+        description="Seconds between webhook attempts, comma-separated",
+    )
+    webhook_disable_after_hours: float = Field(default=72.0, gt=0)
+    webhook_sweep_seconds: float = Field(default=30.0, gt=0)
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -165,3 +165,31 @@ def test_wrong_password_fails_the_link(scripted: RunningServer) -> None:
         relink = api.post(f"/v1/connections/{job['connection_id']}/refresh")
         assert relink.status_code == 409
         assert relink.json()["error"]["code"] == "connection_not_linked"
+
+
+def test_a_background_refresh_that_meets_mfa_marks_the_connection_needs_relink(
+    scripted: RunningServer,
+) -> None:
+    from billfold.services.connections import refresh_connection
+
+    with scripted.client(scripted.new_api_key()) as api:
+        started = _link(api, "code-user")
+        job = wait_job(api, started["job"]["id"])  # type: ignore[index]
+        answer(api, job, "123456")
+        assert wait_job(api, job["id"])["status"] == "succeeded"
+        client_id = scripted.container.api_keys.verify(api.headers["authorization"][7:]).id
+        connection_id = job["connection_id"]
+        refresh = refresh_connection(
+            ctx=scripted.container.ctx,
+            client_id=client_id,
+            connection_id=connection_id,
+            interactive=False,
+        )
+        failed = wait_job(api, refresh.id)
+        assert failed["status"] == "failed" and failed["error"]["code"] == "needs_relink"
+        assert failed["challenge"] is None
+        connection = ok(api.get(f"/v1/connections/{connection_id}"))
+        assert connection["status"] == "needs_relink"
+        types = [e["type"] for e in ok(api.get("/v1/events"))["data"]]
+        assert types[-2:] == ["job.failed", "connection.needs_relink"]
+        assert types.count("job.waiting_for_answer") == 1  # only the interactive link asked

@@ -9,7 +9,15 @@ from fastapi import APIRouter, FastAPI
 
 from billfold import __version__
 from billfold.api.errors import install_error_handlers
-from billfold.api.native import accounts, connections, institutions, job_views, jobs, users
+from billfold.api.native import (
+    accounts,
+    connections,
+    institutions,
+    job_views,
+    jobs,
+    users,
+    webhooks,
+)
 from billfold.container import Container
 from billfold.settings import Settings
 
@@ -49,7 +57,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     install_error_handlers(app)
 
     v1 = APIRouter(prefix="/v1")
-    for module in (institutions, users, connections, jobs, accounts):
+    for module in (institutions, users, connections, jobs, accounts, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
     app.router.routes.insert(0, job_views.poll_route)

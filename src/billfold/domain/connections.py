@@ -34,6 +34,9 @@ class Connection:
     last_synced_at: datetime | None
     # The login name is shown back to clients (Sophtron's UserName); the password never is.
     username: str | None = None
+    # Background refresh schedule (None: off).
+    refresh_every_hours: int | None = 24
+    next_refresh_at: datetime | None = None
 
 
 def status_after_failure(connection: Connection, code: ErrorCode) -> ConnectionStatus:

@@ -20,7 +20,9 @@ from billfold.domain.snapshot import Snapshot
 from billfold.jobs.backend import Wakeups
 from billfold.jobs.session import ChallengeExpired, JobCancelled, JobSession
 from billfold.services.context import ServiceContext
+from billfold.services.events import EventType, record
 from billfold.services.jobs import RUN_JOB, enqueue_job
+from billfold.services.schedules import schedule_next_refresh
 from billfold.services.sync import apply_snapshot
 from billfold.store.jobs import ChallengeState
 from billfold.store.store import Unit
@@ -141,6 +143,40 @@ class JobRunner:
                     "removed transaction(s)"
                 ),
             )
+            base = {"connection_id": connection.id, "user_id": connection.user_id}
+            record(
+                unit,
+                client_id=job.client_id,
+                type_=EventType.JOB_SUCCEEDED,
+                at=now,
+                data={**base, "job_id": job_id, "kind": job.kind.value},
+            )
+            if (
+                summary.transactions_added
+                or summary.transactions_changed
+                or (summary.transactions_removed)
+            ):
+                record(
+                    unit,
+                    client_id=job.client_id,
+                    type_=EventType.TRANSACTIONS_UPDATED,
+                    at=now,
+                    data={
+                        **base,
+                        "added": summary.transactions_added,
+                        "changed": summary.transactions_changed,
+                        "removed": summary.transactions_removed,
+                    },
+                )
+            for account_id in summary.balances_changed:
+                record(
+                    unit,
+                    client_id=job.client_id,
+                    type_=EventType.ACCOUNT_BALANCE_CHANGED,
+                    at=now,
+                    data={**base, "account_id": account_id},
+                )
+            schedule_next_refresh(unit, connection.id, now)
 
     def _finish_failed(
         self,
@@ -176,9 +212,25 @@ class JobRunner:
             error_code=code,
             error_message=message or ERROR_MESSAGES[code],
         )
-        if connection is not None:
-            unit.connections.set_status(
-                connection_id, status_after_failure(connection, code), code, now
+        if connection is None:
+            return
+        after = status_after_failure(connection, code)
+        unit.connections.set_status(connection_id, after, code, now)
+        base = {"connection_id": connection_id, "user_id": connection.user_id}
+        record(
+            unit,
+            client_id=connection.client_id,
+            type_=EventType.JOB_FAILED,
+            at=now,
+            data={**base, "job_id": job_id, "status": status.value, "error_code": code.value},
+        )
+        if after is ConnectionStatus.NEEDS_RELINK and connection.status is not after:
+            record(
+                unit,
+                client_id=connection.client_id,
+                type_=EventType.CONNECTION_NEEDS_RELINK,
+                at=now,
+                data={**base, "error_code": code.value},
             )
 
     async def recover(self) -> int:

@@ -9,6 +9,7 @@ from billfold.domain.jobs import JobStatus
 from billfold.domain.snapshot import Snapshot
 from billfold.jobs.backend import Wakeups
 from billfold.services.context import ServiceContext
+from billfold.services.events import EventType, record
 from billfold.services.sync import apply_accounts
 from billfold.store.ids import new_id
 from billfold.store.jobs import ChallengeState
@@ -70,6 +71,18 @@ class JobSession:
                 expires_at=expires_at,
             )
             unit.jobs.add_challenge(pending)
+            record(
+                unit,
+                client_id=job.client_id,
+                type_=EventType.JOB_WAITING_FOR_ANSWER,
+                at=now,
+                data={
+                    "job_id": job.id,
+                    "connection_id": job.connection_id,
+                    "challenge_id": pending.id,
+                    "challenge_kind": challenge.kind.value,
+                },
+            )
             unit.jobs.set_status(
                 job.id,
                 JobStatus.WAITING_FOR_ANSWER,

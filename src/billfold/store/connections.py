@@ -28,6 +28,8 @@ def _connection(row: ConnectionRow) -> Connection:
         updated_at=row.updated_at,
         last_synced_at=row.last_synced_at,
         username=row.username,
+        refresh_every_hours=row.refresh_every_hours,
+        next_refresh_at=row.next_refresh_at,
     )
 
 
@@ -71,6 +73,7 @@ class ConnectionRepository:
                 created_at=connection.created_at,
                 updated_at=connection.updated_at,
                 last_synced_at=None,
+                refresh_every_hours=connection.refresh_every_hours,
             )
         )
 
@@ -176,6 +179,36 @@ class ConnectionRepository:
         row = self._s.get(ConnectionRow, connection_id)
         if row is not None:
             row.attributes = {**(row.attributes or {}), **attributes}
+
+    def refresh_every_hours(self, connection_id: str) -> int | None:
+        return self._s.scalar(
+            select(ConnectionRow.refresh_every_hours).where(ConnectionRow.id == connection_id)
+        )
+
+    def set_refresh_every(self, connection_id: str, hours: int | None) -> None:
+        row = self._s.get(ConnectionRow, connection_id)
+        if row is not None:
+            row.refresh_every_hours = hours
+
+    def set_next_refresh(self, connection_id: str, at: datetime | None) -> None:
+        row = self._s.get(ConnectionRow, connection_id)
+        if row is not None:
+            row.next_refresh_at = at
+
+    def due_for_refresh(self, now: datetime, limit: int) -> list[Connection]:
+        """Linked connections whose scheduled refresh time has come, oldest first."""
+        rows = self._s.scalars(
+            select(ConnectionRow)
+            .where(
+                ConnectionRow.next_refresh_at <= now,
+                ConnectionRow.status.in_(
+                    [ConnectionStatus.ACTIVE.value, ConnectionStatus.ERROR.value]
+                ),
+            )
+            .order_by(ConnectionRow.next_refresh_at)
+            .limit(limit)
+        )
+        return [_connection(r) for r in rows]
 
     def delete(self, connection_id: str) -> None:
         """Delete at once (not at flush): the database cascades to jobs, accounts, transactions."""

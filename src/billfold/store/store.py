@@ -14,6 +14,7 @@ from billfold.store.encryption import KeyRing
 from billfold.store.institutions import InstitutionRepository
 from billfold.store.jobs import JobRepository
 from billfold.store.migrate import upgrade
+from billfold.store.outbox import OutboxRepository
 from billfold.store.parties import ClientRepository, UserRepository
 
 
@@ -23,6 +24,7 @@ class Unit:
     def __init__(self, session: Session, keys: KeyRing) -> None:
         self.session = session
         self.touched_jobs: set[str] = set()
+        self.new_deliveries: set[str] = set()
         self.clients = ClientRepository(session)
         self.users = UserRepository(session)
         self.institutions = InstitutionRepository(session)
@@ -30,6 +32,7 @@ class Unit:
         self.jobs = JobRepository(session, keys, self.touched_jobs)
         self.accounts = AccountRepository(session, keys)
         self.transactions = TransactionRepository(session)
+        self.outbox = OutboxRepository(session, keys, self.new_deliveries)
 
     def flush(self) -> None:
         self.session.flush()
@@ -40,6 +43,7 @@ class Store:
         self.database = database
         self.keys = keys
         self._job_listeners: list[Callable[[set[str]], None]] = []
+        self._delivery_listeners: list[Callable[[set[str]], None]] = []
 
     def on_jobs_changed(self, listener: Callable[[set[str]], None]) -> None:
         """Call `listener` with the ids of jobs a write transaction changed, after it commits."""
@@ -47,6 +51,10 @@ class Store:
 
     def migrate(self) -> None:
         upgrade(self.database)
+
+    def on_deliveries_created(self, listener: Callable[[set[str]], None]) -> None:
+        """Call `listener` with ids of webhook deliveries a transaction created, after commit."""
+        self._delivery_listeners.append(listener)
 
     @contextmanager
     def read(self) -> Iterator[Unit]:
@@ -62,6 +70,9 @@ class Store:
         if unit.touched_jobs:
             for listener in self._job_listeners:
                 listener(unit.touched_jobs)
+        if unit.new_deliveries:
+            for listener in self._delivery_listeners:
+                listener(unit.new_deliveries)
 
     def close(self) -> None:
         self.database.dispose()

@@ -115,6 +115,9 @@ class ConnectionRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     last_synced_at: Mapped[datetime | None]
+    # Scheduled background refreshes: None = off.
+    refresh_every_hours: Mapped[int | None] = mapped_column(Integer, default=24)
+    next_refresh_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class JobRow(Base):

@@ -15,9 +15,10 @@ from billfold.api.native.schemas import (
     LinkOut,
     Refresh,
     Relink,
+    UpdateConnection,
     UpdateCredentials,
 )
-from billfold.services import connections, jobs
+from billfold.services import connections, jobs, schedules
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 
@@ -49,6 +50,21 @@ async def list_(
 async def get(connection_id: str, ctx: Ctx, client: CurrentClient) -> ConnectionOut:
     return ConnectionOut.of(
         connections.get_connection(ctx=ctx, client_id=client.id, connection_id=connection_id)
+    )
+
+
+@router.patch("/{connection_id}", response_model=ConnectionOut)
+async def update(
+    connection_id: str, body: UpdateConnection, ctx: Ctx, client: CurrentClient
+) -> ConnectionOut:
+    """Set the background refresh schedule (`refresh_every_hours`, null: off)."""
+    return ConnectionOut.of(
+        schedules.set_refresh_schedule(
+            ctx=ctx,
+            client_id=client.id,
+            connection_id=connection_id,
+            every_hours=body.refresh_every_hours,
+        )
     )
 
 

@@ -65,6 +65,28 @@ class UpdateCredentials(Strict):
     credentials: dict[str, str]
 
 
+class UpdateConnection(Strict):
+    refresh_every_hours: int | None = Field(
+        description="Refresh in the background every N hours (1-720); null turns it off"
+    )
+
+
+class CreateWebhook(Strict):
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(
+        default_factory=lambda: ["*"],
+        max_length=20,
+        description="job.waiting_for_answer, job.succeeded, job.failed, "
+        "connection.needs_relink, transactions.updated, account.balance_changed, or *",
+    )
+
+
+class UpdateWebhook(Strict):
+    url: str | None = Field(default=None, max_length=2000)
+    event_types: list[str] | None = Field(default=None, max_length=20)
+    enabled: bool | None = None
+
+
 class Refresh(Strict):
     products: list[str] | None = None
 
@@ -151,6 +173,8 @@ class ConnectionOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     last_synced_at: datetime | None
+    refresh_every_hours: int | None = Field(description="Background refresh period; null: off")
+    next_refresh_at: datetime | None
 
     @classmethod
     def of(cls, c: Connection) -> ConnectionOut:
@@ -169,6 +193,8 @@ class ConnectionOut(BaseModel):
             created_at=c.created_at,
             updated_at=c.updated_at,
             last_synced_at=c.last_synced_at,
+            refresh_every_hours=c.refresh_every_hours,
+            next_refresh_at=c.next_refresh_at,
         )
 
 

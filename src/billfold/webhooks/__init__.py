@@ -1,0 +1,3 @@
+"""Outbound webhooks: sending signed HTTP deliveries."""
+
+from __future__ import annotations
