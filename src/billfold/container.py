@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from billfold.connectors.base import Connector
+from billfold.jobs.backend import JobBackend, Wakeups
 from billfold.jobs.embedded import EmbeddedJobBackend
+from billfold.jobs.pg_wakeups import PgWakeups
+from billfold.jobs.procrastinate_backend import ProcrastinateJobBackend, ensure_schema
 from billfold.jobs.runner import JobRunner
 from billfold.jobs.wakeups import LocalWakeups
 from billfold.services.clients import ApiKeyVerifier
@@ -54,9 +57,26 @@ class Container:
         database = Database(settings.effective_database_url)
         keys = load_key_ring(settings.secret_key, settings.key_file)
         self.store = Store(database, keys)
-        self.wakeups = LocalWakeups()
-        self.job_changes = LocalWakeups()
-        self.backend = EmbeddedJobBackend(database, lease_seconds=settings.job_lease_seconds)
+        self.job_views = JobViewCache()
+        self.backend: JobBackend
+        self.wakeups: Wakeups
+        self.job_changes: Wakeups
+        if settings.job_backend == "procrastinate":
+            self.backend = ProcrastinateJobBackend(
+                database,
+                run_workers=settings.run_workers,
+                heartbeat_seconds=settings.worker_heartbeat_seconds,
+                stalled_after_seconds=settings.worker_stalled_seconds,
+            )
+            self.wakeups = PgWakeups(database, "billfold_wakeups")
+            # Other processes' commits invalidate this process's job views too.
+            self.job_changes = PgWakeups(
+                database, "billfold_job_changes", on_keys=self.job_views.invalidate
+            )
+        else:
+            self.backend = EmbeddedJobBackend(database, lease_seconds=settings.job_lease_seconds)
+            self.wakeups = LocalWakeups()
+            self.job_changes = LocalWakeups()
         self.ctx = ServiceContext(
             store=self.store,
             jobs=self.backend,
@@ -80,8 +100,10 @@ class Container:
         self.backend.add_periodic(
             "refresh_tick", timedelta(seconds=settings.refresh_tick_seconds), self._refresh_tick
         )
+        self.backend.add_periodic(
+            "recover_jobs", timedelta(seconds=settings.recover_jobs_seconds), self._recover_jobs
+        )
         self.api_keys = ApiKeyVerifier(self.ctx, settings.api_key_cache_seconds)
-        self.job_views = JobViewCache()
         self.store.on_jobs_changed(self.job_views.invalidate)
         self.store.on_jobs_changed(self._announce_job_changes)
         self._started = False
@@ -92,26 +114,41 @@ class Container:
     async def _refresh_tick(self) -> None:
         enqueue_due_refreshes(ctx=self.ctx, per_institution=self.settings.refresh_per_institution)
 
+    async def _recover_jobs(self) -> None:
+        await self.runner.recover()
+
     def _announce_job_changes(self, job_ids: set[str]) -> None:
-        for job_id in job_ids:
-            self.job_changes.notify(job_id)
+        if isinstance(self.job_changes, PgWakeups):
+            self.job_changes.notify_many(job_ids)
+        else:
+            for job_id in job_ids:
+                self.job_changes.notify(job_id)
 
     def prepare(self) -> None:
         """Migrate the schema and fill the institution directory (safe to repeat)."""
         self.store.migrate()
+        if isinstance(self.backend, ProcrastinateJobBackend):
+            ensure_schema(self.store.database)
         sync_directory(ctx=self.ctx, connectors=self.connectors.values())
 
     async def start(self) -> None:
         self.prepare()
-        self.wakeups.bind(asyncio.get_running_loop())
-        self.job_changes.bind(asyncio.get_running_loop())
+        for wakeups in (self.wakeups, self.job_changes):
+            if isinstance(wakeups, PgWakeups):
+                await wakeups.start()
+            elif isinstance(wakeups, LocalWakeups):
+                wakeups.bind(asyncio.get_running_loop())
         await self.backend.start()
-        await self.runner.recover()
+        if self.settings.run_workers:
+            await self.runner.recover()
         self._started = True
 
     async def stop(self) -> None:
         if self._started:
             await self.backend.stop()
+            for wakeups in (self.wakeups, self.job_changes):
+                if isinstance(wakeups, PgWakeups):
+                    await wakeups.stop()
             self._started = False
         await self._webhook_sender.close()
         self.store.close()

@@ -20,7 +20,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
-    job_backend: Literal["embedded"] = "embedded"
+    job_backend: Literal["embedded", "procrastinate"] = Field(
+        default="embedded", description="procrastinate: PostgreSQL workers (scale-out)"
+    )
+    run_workers: bool = Field(default=True, description="Run jobs in this process")
+    worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    worker_stalled_seconds: float = Field(
+        default=30.0, gt=0, description="A worker silent this long is dead; its tasks move"
+    )
+    recover_jobs_seconds: float = Field(
+        default=15.0, gt=0, description="How often live jobs without a task are re-queued"
+    )
     challenge_ttl_seconds: float = Field(default=300.0, gt=0)
     job_deadline_seconds: float = Field(default=900.0, gt=0)
     job_lease_seconds: float = Field(

@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from billfold.domain.jobs import JobQueue
 from billfold.jobs.backend import JobBackend, TaskCall, Wakeups
 from billfold.jobs.embedded import EmbeddedJobBackend
+from billfold.jobs.pg_wakeups import PgWakeups
+from billfold.jobs.procrastinate_backend import ProcrastinateJobBackend, ensure_schema
 from billfold.jobs.wakeups import LocalWakeups
 from billfold.store.database import Database
 from billfold.store.migrate import upgrade
@@ -24,7 +26,21 @@ from billfold.store.tables import TaskRow
 
 BackendFactory = Callable[[Database], JobBackend]
 
+
+def _procrastinate(db: Database) -> JobBackend:
+    ensure_schema(db)
+    return ProcrastinateJobBackend(
+        db,
+        heartbeat_seconds=0.3,
+        stalled_after_seconds=1.0,
+        retry_base_seconds=1,
+        poll_seconds=0.1,
+        concurrency={JobQueue.INTERACTIVE: 50, JobQueue.REFRESH: 1, JobQueue.WEBHOOKS: 2},
+    )
+
+
 BACKENDS: dict[str, BackendFactory] = {
+    "procrastinate": _procrastinate,
     "embedded": lambda db: EmbeddedJobBackend(
         db,
         lease_seconds=0.6,
@@ -33,7 +49,6 @@ BACKENDS: dict[str, BackendFactory] = {
         concurrency={JobQueue.INTERACTIVE: 50, JobQueue.REFRESH: 1, JobQueue.WEBHOOKS: 2},
     ),
 }
-WAKEUPS: dict[str, Callable[[], Wakeups]] = {"local": LocalWakeups}
 
 
 @pytest.fixture
@@ -44,8 +59,31 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
+def skip_unsupported(name: str, database: Database) -> None:
+    if name == "procrastinate" and database.is_sqlite:
+        pytest.skip("procrastinate runs on PostgreSQL only")
+
+
+def simulate_crash(name: str, backend: JobBackend, database: Database) -> None:
+    """The process dies mid-task: it stops renewing its lease or heartbeat."""
+    if name == "embedded":
+        for loop_task in list(getattr(backend, "_loops", [])):
+            loop_task.cancel()
+        with database.write() as session:
+            session.execute(update(TaskRow).values(lease_expires_at=None))
+    else:
+        for loop_task in list(getattr(backend, "_loops", [])):
+            if loop_task.get_name() == "stalled":
+                loop_task.cancel()
+        with database.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'")
+            )
+
+
 @pytest.fixture(params=sorted(BACKENDS))
 async def backend(request: pytest.FixtureRequest, database: Database) -> AsyncIterator[JobBackend]:
+    skip_unsupported(request.param, database)
     made = BACKENDS[request.param](database)
     yield made
     await made.stop()
@@ -125,7 +163,7 @@ async def test_a_failing_task_is_retried(backend: JobBackend) -> None:
     backend.register("flaky", flaky)
     await backend.start()
     backend.enqueue(TaskCall("flaky"))
-    await until(lambda: len(attempts) == 3)
+    await until(lambda: len(attempts) == 3, timeout=15)
 
 
 async def test_a_busy_refresh_queue_does_not_hold_up_interactive_work(backend: JobBackend) -> None:
@@ -163,6 +201,7 @@ async def test_periodic_task_runs_repeatedly(backend: JobBackend) -> None:
 async def test_tasks_left_running_by_a_dead_process_run_again(
     database: Database, name: str
 ) -> None:
+    skip_unsupported(name, database)
     first = BACKENDS[name](database)
     started = asyncio.Event()
 
@@ -174,11 +213,7 @@ async def test_tasks_left_running_by_a_dead_process_run_again(
     await first.start()
     first.enqueue(TaskCall("work", {"n": name}))
     await asyncio.wait_for(started.wait(), 5)
-    # A crash: the process vanishes without handing its task back; its lease lapses.
-    for loop_task in list(getattr(first, "_loops", [])):
-        loop_task.cancel()
-    with database.write() as session:
-        session.execute(update(TaskRow).values(lease_expires_at=None))
+    simulate_crash(name, first, database)
     second = BACKENDS[name](database)
     finished: list[str] = []
 
@@ -187,18 +222,44 @@ async def test_tasks_left_running_by_a_dead_process_run_again(
 
     second.register("work", work)
     await second.start()
-    await until(lambda: finished == [name])
+    await until(lambda: finished == [name], timeout=15)
     await second.stop()
     await first.stop()
 
 
-@pytest.fixture(params=sorted(WAKEUPS))
-async def wakeups(request: pytest.FixtureRequest) -> Wakeups:
-    made = WAKEUPS[request.param]()
-    bind = getattr(made, "bind", None)
-    if bind is not None:
-        bind(asyncio.get_running_loop())
-    return made
+async def test_live_keys_name_only_queued_or_running_tasks(backend: JobBackend) -> None:
+    release = asyncio.Event()
+    running = asyncio.Event()
+
+    async def hold(_: Mapping[str, str]) -> None:
+        running.set()
+        await release.wait()
+
+    backend.register("hold", hold)
+    await backend.start()
+    backend.enqueue(TaskCall("hold", dedupe_key="a"))
+    await asyncio.wait_for(running.wait(), 5)
+    from billfold.store.ids import utcnow
+
+    backend.enqueue(TaskCall("hold", dedupe_key="b", run_at=utcnow() + timedelta(hours=1)))
+    assert backend.live_keys(["a", "b", "c"]) == {"a", "b"}
+    release.set()
+    await until(lambda: backend.live_keys(["a"]) == set())
+
+
+@pytest.fixture(params=["local", "postgres"])
+async def wakeups(request: pytest.FixtureRequest) -> AsyncIterator[Wakeups]:
+    if request.param == "local":
+        local = LocalWakeups()
+        local.bind(asyncio.get_running_loop())
+        yield local
+        return
+    db = Database(request.getfixturevalue("postgres_url"))
+    remote = PgWakeups(db, "test_wakeups")
+    await remote.start()
+    yield remote
+    await remote.stop()
+    db.dispose()
 
 
 async def test_notify_wakes_the_waiter_and_wait_times_out(wakeups: Wakeups) -> None:
@@ -216,3 +277,25 @@ async def test_notify_from_another_thread(wakeups: Wakeups) -> None:
     await asyncio.sleep(0.05)
     await asyncio.to_thread(wakeups.notify, "job-3")
     assert await asyncio.wait_for(waiter, 2) is True
+
+
+async def test_postgres_wakeups_cross_processes(postgres_url: str) -> None:
+    """A notification sent through one connection wakes a waiter listening on another."""
+    listener_db, sender_db = Database(postgres_url), Database(postgres_url)
+    listener = PgWakeups(listener_db, "test_cross")
+    sender = PgWakeups(sender_db, "test_cross")  # never started: like an API process
+    seen: list[list[str]] = []
+    listener_with_hook = PgWakeups(listener_db, "test_cross", on_keys=seen.append)
+    await listener.start()
+    await listener_with_hook.start()
+    try:
+        waiter = asyncio.create_task(listener.wait("job-9", 5))
+        await asyncio.sleep(0.05)
+        await asyncio.to_thread(sender.notify_many, ["job-9", "job-10"])
+        assert await asyncio.wait_for(waiter, 3) is True
+        await until(lambda: seen == [["job-9", "job-10"]])
+    finally:
+        await listener.stop()
+        await listener_with_hook.stop()
+        listener_db.dispose()
+        sender_db.dispose()

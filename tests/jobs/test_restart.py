@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,44 +13,7 @@ import httpx
 import pytest
 
 from flows import ok, start_link, wait_job
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ServerProcess:
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env = env
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "billfold", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert self.proc.poll() is None, "server exited during start"
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-
-    def stop(self, sig: int) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        self.proc.wait(timeout=30)
+from processes import BillfoldProcess, create_client, free_port
 
 
 @pytest.fixture
@@ -72,15 +31,8 @@ def env(tmp_path: Path, database_url: str) -> Iterator[dict[str, str]]:
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
 def test_a_parked_job_resumes_after_the_process_dies(env: dict[str, str], how: int) -> None:
-    created = subprocess.run(
-        [sys.executable, "-m", "billfold", "clients", "create", "--name", "t", "--json"],
-        env=env,
-        capture_output=True,
-        check=True,
-    )
-    api_key = json.loads(created.stdout)["api_key"]
-    server = ServerProcess(env, _free_port())
-    server.start()
+    api_key = create_client(env)
+    server = BillfoldProcess(env, "serve", port=free_port()).start()
     try:
         with httpx.Client(
             base_url=server.url, timeout=10, headers={"Authorization": f"Bearer {api_key}"}
@@ -89,7 +41,7 @@ def test_a_parked_job_resumes_after_the_process_dies(env: dict[str, str], how: i
             job = wait_job(api, started["job"]["id"])
             assert job["status"] == "waiting_for_answer"
             first_challenge = job["challenge"]["id"]
-            server.stop(how)
+            server.signal(how)
             server.start()
             # The job comes back on its own: asked again, never stuck in `running`.
             deadline = time.monotonic() + 20
@@ -120,6 +72,4 @@ def test_a_parked_job_resumes_after_the_process_dies(env: dict[str, str], how: i
             accounts = ok(api.get("/v1/accounts", params={"connection_id": job["connection_id"]}))
             assert {a["mask"] for a in accounts["data"]} >= {"1234"}
     finally:
-        if server.proc is not None and server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait()
+        server.kill()

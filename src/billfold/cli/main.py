@@ -27,6 +27,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
     demo: Annotated[bool, typer.Option(help="Create a demo client with sandbox data")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="0: only enqueue jobs (run `billfold worker` elsewhere); 1: run them too"
+        ),
+    ] = None,
 ) -> None:
     """Run the API server (SQLite in ./var unless BILLFOLD_DATABASE_URL says otherwise)."""
     import uvicorn
@@ -35,8 +41,18 @@ def serve(
     from billfold.container import Container
     from billfold.demo import ensure_demo
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    overrides: dict[str, object] = {
+        k: v for k, v in {"host": host, "port": port}.items() if v is not None
+    }
+    if workers is not None:
+        if workers not in (0, 1):
+            raise typer.BadParameter("--workers takes 0 or 1; start more with `billfold worker`")
+        overrides["run_workers"] = workers == 1
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    if not settings.run_workers and settings.job_backend == "embedded":
+        raise typer.BadParameter(
+            "--workers 0 needs BILLFOLD_JOB_BACKEND=procrastinate (on PostgreSQL)"
+        )
     container = Container(settings)
     container.prepare()
     url = f"http://{settings.host}:{settings.port}"
@@ -68,6 +84,34 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run jobs from the PostgreSQL queue (BILLFOLD_JOB_BACKEND=procrastinate) until stopped."""
+    import asyncio
+    import signal
+
+    from billfold.container import Container
+
+    settings = Settings(run_workers=True)
+    if settings.job_backend != "procrastinate":
+        raise typer.BadParameter("billfold worker needs BILLFOLD_JOB_BACKEND=procrastinate")
+
+    async def run() -> None:
+        container = Container(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await container.start()
+        console.print("[bold green]Billfold worker[/] running; Ctrl-C stops it.")
+        try:
+            await stop.wait()
+        finally:
+            await container.stop()
+
+    asyncio.run(run())
 
 
 @app.command()

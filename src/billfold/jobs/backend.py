@@ -8,7 +8,7 @@ PostgreSQL implements the same protocols and passes the same contract tests.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -49,6 +49,10 @@ class JobBackend(Protocol):
 
     def cancel(self, task_id: str) -> bool:
         """Drop a task that has not started; True if it was dropped."""
+        ...
+
+    def live_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these dedupe keys have a task queued or running (one query per batch)."""
         ...
 
     async def start(self) -> None:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -118,6 +118,20 @@ class EmbeddedJobBackend:
                 .values(status=TaskState.CANCELLED, finished_at=utcnow())
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def live_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str | None] = set()
+        with self._db.read() as session:
+            for start in range(0, len(keys), 500):
+                found.update(
+                    session.scalars(
+                        select(TaskRow.dedupe_key).where(
+                            TaskRow.dedupe_key.in_(list(keys[start : start + 500])),
+                            TaskRow.status.in_([TaskState.QUEUED, TaskState.RUNNING]),
+                        )
+                    ).all()
+                )
+        return {k for k in found if k is not None}
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()

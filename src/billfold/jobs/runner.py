@@ -21,7 +21,7 @@ from billfold.jobs.backend import Wakeups
 from billfold.jobs.session import ChallengeExpired, JobCancelled, JobSession
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
-from billfold.services.jobs import RUN_JOB, enqueue_job
+from billfold.services.jobs import RUN_JOB, enqueue_job, job_key
 from billfold.services.schedules import schedule_next_refresh
 from billfold.services.sync import apply_snapshot
 from billfold.store.jobs import ChallengeState
@@ -234,11 +234,18 @@ class JobRunner:
             )
 
     async def recover(self) -> int:
-        """Re-queue jobs that no task will run (a crash between commit and enqueue)."""
+        """Re-queue live jobs that no task will run (a crash between commit and enqueue,
+        or a worker that stopped while a session was parked); returns how many."""
         live = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING_FOR_ANSWER]
         with self._ctx.store.read() as unit:
-            jobs = [unit.jobs.get(i, with_steps=False) for i in unit.jobs.ids_in_status(live)]
-        for job in jobs:
-            if job is not None:
+            ids = unit.jobs.ids_in_status(live)
+        if not ids:
+            return 0
+        keys = {job_key(i): i for i in ids}
+        orphans = [keys[k] for k in set(keys) - self._ctx.jobs.live_keys(list(keys))]
+        for job_id in orphans:
+            with self._ctx.store.read() as unit:
+                job = unit.jobs.get(job_id, with_steps=False)
+            if job is not None and not job.is_finished:
                 enqueue_job(ctx=self._ctx, job=job)
-        return len(jobs)
+        return len(orphans)

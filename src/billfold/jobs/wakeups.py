@@ -45,6 +45,10 @@ class LocalWakeups:
             if self._events.get(key) is event:
                 del self._events[key]
 
+    def notify_all(self) -> None:
+        for key in list(self._events):
+            self.notify(key)
+
     @property
     def waiting(self) -> int:
         return len(self._events)

@@ -42,12 +42,15 @@ def new_job(
     return job
 
 
+def job_key(job_id: str) -> str:
+    """The dedupe key of the task that runs a job: one task per job at a time."""
+    return f"{RUN_JOB}:{job_id}"
+
+
 def enqueue_job(*, ctx: ServiceContext, job: Job) -> None:
     """Hand a committed job to the backend (idempotent: the dedupe key is the job id)."""
     queue = JobQueue.INTERACTIVE if job.options.interactive else JobQueue.REFRESH
-    ctx.jobs.enqueue(
-        TaskCall(RUN_JOB, {"job_id": job.id}, queue=queue, dedupe_key=f"{RUN_JOB}:{job.id}")
-    )
+    ctx.jobs.enqueue(TaskCall(RUN_JOB, {"job_id": job.id}, queue=queue, dedupe_key=job_key(job.id)))
 
 
 def get_job(*, ctx: ServiceContext, client_id: str, job_id: str) -> Job:
