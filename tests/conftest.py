@@ -171,9 +171,38 @@ def stop_server(server: uvicorn.Server, thread: threading.Thread, capture: LogCa
     logging.getLogger().removeHandler(capture)
 
 
+def all_backends_database_url() -> Any:
+    """A `database_url` fixture that adds a third mode, PostgreSQL with procrastinate workers.
+
+    A test module opts in with `database_url = all_backends_database_url()`.
+    """
+
+    @pytest.fixture(
+        params=[
+            "sqlite",
+            pytest.param("postgres", marks=pytest.mark.postgres),
+            pytest.param("procrastinate", marks=pytest.mark.postgres),
+        ]
+    )
+    def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / 'billfold.db'}"
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+
+    return database_url
+
+
 @pytest.fixture
-def server_settings(tmp_path: Path, database_url: str) -> Settings:
-    return make_settings(tmp_path, database_url)
+def job_backend(request: pytest.FixtureRequest) -> str:
+    callspec = getattr(request.node, "callspec", None)
+    chosen = callspec.params.get("database_url") if callspec else None
+    return "procrastinate" if chosen == "procrastinate" else "embedded"
+
+
+@pytest.fixture
+def server_settings(tmp_path: Path, database_url: str, job_backend: str) -> Settings:
+    return make_settings(tmp_path, database_url, job_backend=job_backend)
 
 
 @pytest.fixture

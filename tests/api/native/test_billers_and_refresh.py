@@ -17,7 +17,11 @@ from typing import Any
 
 import httpx
 
+from conftest import all_backends_database_url
 from flows import answer, institution_id, ok, start_link, wait_job
+
+# Also with procrastinate workers on PostgreSQL (scale-out mode).
+database_url = all_backends_database_url()
 
 BANK = "Billfold Sandbox Bank"
 BILLERS = {

@@ -14,7 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import all_backends_database_url
 from flows import answer, institution_id, ok, start_link, wait_job
+
+# Also with procrastinate workers on PostgreSQL (scale-out mode).
+database_url = all_backends_database_url()
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOR = "What is your favorite color?"

@@ -14,7 +14,11 @@ from typing import Any
 
 import httpx
 
+from conftest import all_backends_database_url
 from flows import answer, ok, wait_job
+
+# Also with procrastinate workers on PostgreSQL (scale-out mode).
+database_url = all_backends_database_url()
 
 QUESTION = "I heard you like questions so we put a question in your question?"
 NAME = "Synapse Sandbox Bank"
