@@ -1,0 +1,324 @@
+"""Many parked jobs on one worker: memory, drain time after the answers, poll throughput.
+
+    python bench/bench_parked.py                  # N = 1,000 and 10,000, both backends
+    python bench/bench_parked.py --n 1000 --backend embedded
+
+For each backend and N it starts Billfold as real processes on 127.0.0.1 in a
+temporary directory (embedded: one `billfold serve` on SQLite; procrastinate: one
+`billfold serve --workers 0` API process and one `billfold worker` on a fresh
+PostgreSQL database), links N sandbox logins that each stop on an MFA question
+(`synapse_good` at the Synapse sandbox bank), waits until all N wait for an answer,
+measures job-poll throughput against the parked jobs, answers all N in bulk, and
+waits until every job succeeded. It prints:
+
+- peak worker memory (VmHWM of the process that runs the jobs),
+- seconds from the last answer accepted to all jobs succeeded,
+- job-poll requests per second (this script's asyncio client, 64 connections),
+- lost or duplicated jobs (a job that did not succeed, or that ran twice).
+
+Targets at N = 10,000: worker RSS < 500 MB, all jobs succeeded < 3 s after the last
+answer, no lost or duplicated job. Results are also written to
+bench/results/parked.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HOST = "127.0.0.1"
+RESULTS = Path(__file__).resolve().parent / "results" / "parked.json"
+PG_ADMIN = os.environ.get("BILLFOLD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+CONCURRENCY = 64
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    import psycopg
+
+    name = f"billfold_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Processes:
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "billfold", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("Billfold did not start")
+        time.sleep(0.1)
+
+
+async def gather_limited(items: list[Any], worker: Any) -> list[Any]:
+    semaphore = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: Any) -> Any:
+        async with semaphore:
+            return await worker(item)
+
+    return list(await asyncio.gather(*(one(i) for i in items)))
+
+
+async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=120) as api:
+        found = (await api.get("/v1/institutions", params={"query": "Synapse Sandbox"})).json()
+        bank = found["data"][0]["id"]
+        user = (await api.post("/v1/users", json={})).json()["id"]
+
+        async def link(_: int) -> str:
+            response = await api.post(
+                "/v1/connections",
+                json={
+                    "user_id": user,
+                    "institution_id": bank,
+                    "credentials": {"username": "synapse_good", "password": "test1234"},
+                },
+            )
+            response.raise_for_status()
+            job_id: str = response.json()["job"]["id"]
+            return job_id
+
+        started = time.monotonic()
+        job_ids = await gather_limited(list(range(n)), link)
+        linked_s = time.monotonic() - started
+
+        async def status(job_id: str) -> dict[str, Any]:
+            body: dict[str, Any] = (await api.get(f"/v1/jobs/{job_id}")).json()
+            return body
+
+        pending = set(job_ids)
+        challenges: dict[str, str] = {}
+        while pending:
+            jobs = await gather_limited(sorted(pending), status)
+            for job in jobs:
+                if job["status"] == "waiting_for_answer":
+                    challenges[job["id"]] = job["challenge"]["id"]
+                    pending.discard(job["id"])
+                elif job["status"] in ("failed", "expired", "cancelled", "succeeded"):
+                    raise RuntimeError(f"job ended early: {job['status']} {job.get('error')}")
+            if pending:
+                await asyncio.sleep(0.5)
+        parked_s = time.monotonic() - started
+        parked_rss = rss_mb(worker_pid)
+
+        # Poll throughput against the parked jobs, for about five seconds.
+        polls = 0
+        poll_until = time.monotonic() + 5
+
+        async def poller(offset: int) -> None:
+            nonlocal polls
+            i = offset
+            while time.monotonic() < poll_until:
+                await api.get(f"/v1/jobs/{job_ids[i % n]}")
+                polls += 1
+                i += CONCURRENCY
+
+        poll_started = time.monotonic()
+        await asyncio.gather(*(poller(k) for k in range(CONCURRENCY)))
+        poll_rate = polls / (time.monotonic() - poll_started)
+
+        async def answer(job_id: str) -> None:
+            response = await api.post(
+                f"/v1/jobs/{job_id}/answer",
+                json={"challenge_id": challenges[job_id], "answers": ["test_answer"]},
+            )
+            response.raise_for_status()
+
+        answer_started = time.monotonic()
+        await gather_limited(job_ids, answer)
+        last_answer = time.monotonic()
+
+        remaining = set(job_ids)
+        finals: dict[str, dict[str, Any]] = {}
+        while remaining:
+            jobs = await gather_limited(sorted(remaining), status)
+            for job in jobs:
+                if job["status"] in ("succeeded", "failed", "expired", "cancelled"):
+                    finals[job["id"]] = job
+                    remaining.discard(job["id"])
+            if remaining:
+                await asyncio.sleep(0.1)
+        drained = time.monotonic()
+        succeeded = sum(1 for j in finals.values() if j["status"] == "succeeded")
+        duplicated = sum(
+            1
+            for j in finals.values()
+            if sum(1 for s in j["steps"] if s["note"] in ("Started", "Resumed after a restart"))
+            != 1
+        )
+        return {
+            "n": n,
+            "link_seconds": round(linked_s, 1),
+            "all_parked_seconds": round(parked_s, 1),
+            "worker_rss_parked_mb": round(parked_rss, 1),
+            "worker_peak_rss_mb": round(peak_rss_mb(worker_pid), 1),
+            "poll_requests_per_second": round(poll_rate),
+            "answer_seconds": round(last_answer - answer_started, 1),
+            "drain_after_last_answer_seconds": round(drained - last_answer, 2),
+            "succeeded": succeeded,
+            "lost": n - succeeded,
+            "duplicated": duplicated,
+        }
+
+
+def run_one(backend: str, n: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="billfold-bench-"))
+    processes = Processes()
+    try:
+        with contextlib.ExitStack() as stack:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("BILLFOLD_")}
+            env.update(
+                {
+                    "BILLFOLD_DATA_DIR": str(workdir),
+                    "BILLFOLD_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
+                    "BILLFOLD_LOG_LEVEL": "warning",
+                    "BILLFOLD_CHALLENGE_TTL_SECONDS": "3600",
+                    "BILLFOLD_JOB_DEADLINE_SECONDS": "7200",
+                }
+            )
+            if backend == "procrastinate":
+                env["BILLFOLD_DATABASE_URL"] = stack.enter_context(postgres_database())
+                env["BILLFOLD_JOB_BACKEND"] = "procrastinate"
+            created = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "billfold",
+                    "clients",
+                    "create",
+                    "--name",
+                    "bench",
+                    "--json",
+                ],
+                env=env,
+                capture_output=True,
+                check=True,
+            )
+            api_key = json.loads(created.stdout)["api_key"]
+            port = free_port()
+            url = f"http://{HOST}:{port}"
+            if backend == "procrastinate":
+                api = processes.start(env, "serve", "--workers", "0", "--port", str(port))
+                wait_healthy(url, api)
+                worker = processes.start(env, "worker")
+            else:
+                api = worker = processes.start(env, "serve", "--port", str(port))
+                wait_healthy(url, api)
+            result = asyncio.run(scenario(url, api_key, n, worker.pid))
+            result["backend"] = backend
+            return result
+    finally:
+        processes.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, action="append", help="parked jobs (repeatable)")
+    parser.add_argument("--backend", choices=["embedded", "procrastinate"], action="append")
+    args = parser.parse_args()
+    sizes = args.n or [1000, 10_000]
+    backends = args.backend or ["embedded", "procrastinate"]
+    results = []
+    for backend in backends:
+        for n in sizes:
+            print(f"running {backend} with N={n} ...", flush=True)
+            result = run_one(backend, n)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    print()
+    header = (
+        f"{'backend':<14}{'N':>7}{'peak RSS MB':>13}{'drain s':>9}{'polls/s':>9}"
+        f"{'parked after s':>16}{'lost':>6}{'dup':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r['backend']:<14}{r['n']:>7}{r['worker_peak_rss_mb']:>13}"
+            f"{r['drain_after_last_answer_seconds']:>9}{r['poll_requests_per_second']:>9}"
+            f"{r['all_parked_seconds']:>16}{r['lost']:>6}{r['duplicated']:>5}"
+        )
+    print("targets at N=10,000: peak RSS < 500 MB, drain < 3 s, lost = dup = 0")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
