@@ -151,11 +151,12 @@ class JobRunner:
                 at=now,
                 data={**base, "job_id": job_id, "kind": job.kind.value},
             )
-            if (
-                summary.transactions_added
-                or summary.transactions_changed
-                or (summary.transactions_removed)
-            ):
+            changed = (
+                summary.transactions_added,
+                summary.transactions_changed,
+                summary.transactions_removed,
+            )
+            if any(changed):
                 record(
                     unit,
                     client_id=job.client_id,
