@@ -85,18 +85,24 @@ def postgres_database() -> Iterator[str]:
 
 
 class Processes:
-    def __init__(self) -> None:
+    def __init__(self, logs: Path) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.logs = logs
 
     def start(self, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.logs / f"{args[0]}-{len(self.procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "billfold", *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "billfold", *args], env=env, stdout=log, stderr=subprocess.STDOUT
         )
         self.procs.append(proc)
         return proc
+
+    def tails(self) -> str:
+        parts = []
+        for log in sorted(self.logs.glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-15:]
+            parts.append(f"--- {log.name}\n" + "\n".join(lines))
+        return "\n".join(parts)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -239,7 +245,7 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
 
 def run_one(backend: str, n: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="billfold-bench-"))
-    processes = Processes()
+    processes = Processes(workdir)
     try:
         with contextlib.ExitStack() as stack:
             env = {k: v for k, v in os.environ.items() if not k.startswith("BILLFOLD_")}
@@ -280,7 +286,11 @@ def run_one(backend: str, n: int) -> dict[str, Any]:
             else:
                 api = worker = processes.start(env, "serve", "--port", str(port))
                 wait_healthy(url, api)
-            result = asyncio.run(scenario(url, api_key, n, worker.pid))
+            try:
+                result = asyncio.run(scenario(url, api_key, n, worker.pid))
+            except Exception:
+                print(processes.tails(), file=sys.stderr)
+                raise
             result["backend"] = backend
             return result
     finally:
