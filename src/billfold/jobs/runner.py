@@ -101,24 +101,26 @@ class JobRunner:
         try:
             snapshot = await asyncio.wait_for(connector.sync(session, request), remaining)
         except ConnectorError as exc:
-            self._finish_failed(job_id, exc.code, exc.message)
+            self._finish_failed(job_id, exc.code, exc.message, session=session)
             return
         except ChallengeExpired:
-            self._finish_failed(job_id, ErrorCode.ANSWER_TIMEOUT, None, JobStatus.EXPIRED)
+            self._finish_failed(
+                job_id, ErrorCode.ANSWER_TIMEOUT, None, JobStatus.EXPIRED, session=session
+            )
             return
         except JobCancelled:
             return
         except TimeoutError:
-            self._finish_failed(job_id, ErrorCode.JOB_TIMEOUT, None)
+            self._finish_failed(job_id, ErrorCode.JOB_TIMEOUT, None, session=session)
             return
         except Exception as exc:
             # Never log the message or locals: a connector's exception may quote a login.
             log.error("job %s: connector %s raised %s", job_id, connector.kind, type(exc).__name__)
-            self._finish_failed(job_id, ErrorCode.UNKNOWN, None)
+            self._finish_failed(job_id, ErrorCode.UNKNOWN, None, session=session)
             return
-        self._finish_succeeded(job_id, snapshot)
+        self._finish_succeeded(job_id, snapshot, session)
 
-    def _finish_succeeded(self, job_id: str, snapshot: Snapshot) -> None:
+    def _finish_succeeded(self, job_id: str, snapshot: Snapshot, session: JobSession) -> None:
         ctx = self._ctx
         now = ctx.clock()
         with ctx.store.write() as unit:
@@ -126,6 +128,7 @@ class JobRunner:
             connection = unit.connections.get(job.connection_id) if job else None
             if job is None or connection is None or job.status is not JobStatus.RUNNING:
                 return
+            session.write_notes(unit)
             summary = apply_snapshot(unit, connection=connection, snapshot=snapshot, now=now)
             unit.jobs.mark_accounts_ready(job_id, now)
             if job.kind is JobKind.REFRESH:
@@ -185,11 +188,14 @@ class JobRunner:
         code: ErrorCode,
         message: str | None,
         status: JobStatus = JobStatus.FAILED,
+        session: JobSession | None = None,
     ) -> None:
         with self._ctx.store.write() as unit:
             job = unit.jobs.lock(job_id)
             if job is None or job.is_finished:
                 return
+            if session is not None:
+                session.write_notes(unit)
             if job.challenge is not None:
                 unit.jobs.close_challenge(job.challenge.id, ChallengeState.EXPIRED)
             self._fail(unit, job_id, job.connection_id, code, message, status)

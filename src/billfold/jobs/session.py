@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 from billfold.connectors.base import Credentials
 from billfold.domain.challenges import Answer, Challenge, PendingChallenge
 from billfold.domain.errors import ConnectorError, ErrorCode
@@ -13,12 +16,14 @@ from billfold.services.events import EventType, record
 from billfold.services.sync import apply_accounts
 from billfold.store.ids import new_id
 from billfold.store.jobs import ChallengeState
+from billfold.store.store import Unit
 
 # How often a parked session re-reads its job even without a wake-up. Wake-ups are
 # not lost in practice (an answer that lands before the wait is seen by the re-read
 # before it, and the PostgreSQL listener wakes everyone after a reconnect), so this is
 # a last resort; it stays long because 10,000 parked jobs would make it a steady load.
 RECHECK_SECONDS = 30.0
+NOTE_FLUSH_SECONDS = 1.0
 
 
 class JobCancelled(Exception):
@@ -46,6 +51,10 @@ class JobSession:
         self._connection_id = connection_id
         self._interactive = interactive
         self._credentials = credentials
+        # Progress notes wait for the next write (at most NOTE_FLUSH_SECONDS), so a fast
+        # connector's notes cost no transactions of their own.
+        self._notes: list[tuple[datetime, str]] = []
+        self._flushed_at = time.monotonic()
 
     @property
     def credentials(self) -> Credentials:
@@ -72,6 +81,7 @@ class JobSession:
                 created_at=now,
                 expires_at=expires_at,
             )
+            self.write_notes(unit)
             unit.jobs.add_challenge(pending)
             record(
                 unit,
@@ -114,11 +124,21 @@ class JobSession:
             await self._wakeups.wait(self._job_id, min(remaining, RECHECK_SECONDS))
 
     async def progress(self, note: str) -> None:
+        self._notes.append((self._ctx.clock(), note[:500]))
+        if time.monotonic() - self._flushed_at < NOTE_FLUSH_SECONDS:
+            return
         with self._ctx.store.write() as unit:
             job = unit.jobs.lock(self._job_id)
             if job is None or job.status is not JobStatus.RUNNING:
                 raise JobCancelled()
-            unit.jobs.note(self._job_id, note[:500], self._ctx.clock())
+            self.write_notes(unit)
+
+    def write_notes(self, unit: Unit) -> None:
+        """Write the buffered progress notes inside the caller's transaction."""
+        for at, note in self._notes:
+            unit.jobs.note(self._job_id, note, at)
+        self._notes.clear()
+        self._flushed_at = time.monotonic()
 
     async def accounts_ready(self, snapshot: Snapshot) -> None:
         now = self._ctx.clock()
@@ -127,6 +147,7 @@ class JobSession:
             connection = unit.connections.get(self._connection_id)
             if job is None or connection is None or job.status is not JobStatus.RUNNING:
                 raise JobCancelled()
+            self.write_notes(unit)
             apply_accounts(unit, connection=connection, snapshot=snapshot, now=now)
             unit.jobs.mark_accounts_ready(self._job_id, now)
             unit.jobs.note(self._job_id, f"{len(snapshot.accounts)} account(s) found", now)
