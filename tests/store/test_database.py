@@ -142,3 +142,14 @@ def test_sqlite_runs_in_wal_mode(tmp_path: object) -> None:
     with store.read() as unit:
         assert unit.session.execute(text("pragma journal_mode")).scalar_one() == "wal"
     store.close()
+
+
+def test_a_write_inside_a_read_unit_does_not_last(database_url: str) -> None:
+    store = make_store(database_url)
+    connection = seed_connection(store)
+    with store.read() as unit:
+        unit.connections.set_attributes(connection.id, {"n": 1})
+        unit.flush()
+    with store.read() as unit:
+        assert "n" not in unit.connections.attributes(connection.id)
+    store.close()

@@ -100,6 +100,15 @@ class Session(Protocol):
         """Store accounts before transactions are done (optional early hand-off)."""
         ...
 
+    async def checkpoint(self, state: Mapping[str, Any]) -> None:
+        """Save the connector's state now (encrypted), not only when the job succeeds.
+
+        For state that must outlive a failed or interrupted job, such as credentials
+        a one-time token was just exchanged for. The next run gets it in
+        `SyncRequest.state`; a later `Snapshot.state` replaces it.
+        """
+        ...
+
 
 class Connector(Protocol):
     kind: str

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from billfold.connectors.base import Credentials
 from billfold.domain.challenges import Answer, Challenge, PendingChallenge
@@ -139,6 +141,14 @@ class JobSession:
             unit.jobs.note(self._job_id, note, at)
         self._notes.clear()
         self._flushed_at = time.monotonic()
+
+    async def checkpoint(self, state: Mapping[str, Any]) -> None:
+        with self._ctx.store.write() as unit:
+            job = unit.jobs.lock(self._job_id)
+            if job is None or job.status is not JobStatus.RUNNING:
+                raise JobCancelled()
+            self.write_notes(unit)
+            unit.connections.save_state(self._connection_id, state)
 
     async def accounts_ready(self, snapshot: Snapshot) -> None:
         now = self._ctx.clock()

@@ -57,8 +57,13 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._reader() as session, session.begin():
-            yield session
+        """A read transaction; it always ends in a rollback, so nothing written in it lasts."""
+        with self._reader() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -31,6 +31,7 @@ class FakeSession:
         self.challenges: list[Challenge] = []
         self.notes: list[str] = []
         self.ready: list[Snapshot] = []
+        self.checkpoints: list[dict[str, Any]] = []
 
     @property
     def credentials(self) -> Credentials:
@@ -49,6 +50,9 @@ class FakeSession:
 
     async def progress(self, note: str) -> None:
         self.notes.append(note)
+
+    async def checkpoint(self, state: Mapping[str, Any]) -> None:
+        self.checkpoints.append(dict(state))
 
     async def accounts_ready(self, snapshot: Snapshot) -> None:
         self.ready.append(snapshot)
