@@ -62,3 +62,12 @@ def get_institution(*, ctx: ServiceContext, institution_id: str) -> Institution:
     if institution is None:
         raise NotFound("No such institution.", code="institution_not_found")
     return institution
+
+
+def find_institution_by_code(*, ctx: ServiceContext, code: str) -> Institution:
+    """The institution some dialects name by a short code ("fake" for the Synapse sandbox)."""
+    with ctx.store.read() as unit:
+        institution = unit.institutions.by_code(code)
+    if institution is None:
+        raise NotFound("No institution has that code.", code="institution_not_found")
+    return institution
