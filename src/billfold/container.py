@@ -18,6 +18,7 @@ from billfold.services.context import JobPolicy, ServiceContext
 from billfold.services.institutions import sync_directory
 from billfold.services.job_views import JobViewCache
 from billfold.services.schedules import enqueue_due_refreshes
+from billfold.services.synapse_webhooks import install_synapse_tasks
 from billfold.services.webhooks import DELIVER_WEBHOOK, WebhookDispatcher, WebhookPolicy
 from billfold.settings import Settings
 from billfold.store.database import Database
@@ -33,6 +34,10 @@ def build_connectors(settings: Settings) -> dict[str, Connector]:
 
         sandbox = SandboxConnector(step_delay=settings.sandbox_step_delay)
         connectors[sandbox.kind] = sandbox
+    from billfold.connectors.simplefin import SimpleFinConnector
+
+    simplefin = SimpleFinConnector()
+    connectors[simplefin.kind] = simplefin
     return connectors
 
 
@@ -90,6 +95,7 @@ class Container:
         self.connectors = connectors if connectors is not None else build_connectors(settings)
         self.runner = JobRunner(ctx=self.ctx, wakeups=self.wakeups, connectors=self.connectors)
         self.runner.install()
+        install_synapse_tasks(self.ctx)
         self._webhook_sender = HttpxWebhookSender()
         self.webhooks = WebhookDispatcher(self.ctx, self._webhook_sender, webhook_policy(settings))
         self.backend.register(DELIVER_WEBHOOK, self._deliver_webhook)

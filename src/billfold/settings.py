@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     sandbox_step_delay: float = Field(default=0.0, ge=0)
     sandbox_enabled: bool = True
     api_key_cache_seconds: float = Field(default=30.0, ge=0)
+    synapse_strict_mfa: bool = Field(
+        default=False, description='Synapse: a wrong MFA answer is 409/"400", not a 202 re-prompt'
+    )
+    synapse_oauth_ttl_seconds: int = Field(
+        default=7200, gt=0, description="Synapse: how long an oauth key lives"
+    )
+    # Sophtron dialect: its Data API at `<root>/api/...`, its OAuth at `<root>/oauth/...`.
+    sophtron_root: str = Field(default="", description='Dialect root R ("" = host root)')
+    sophtron_hold_seconds: float = Field(
+        default=30.0, ge=0, description="Single-account-select hold before a job completes"
+    )
+    sophtron_signature_binding: bool = Field(
+        default=True, description="Check that a FIApiAUTH signed path matches the request path"
+    )
 
     refresh_tick_seconds: float = Field(default=60.0, gt=0, description="Scheduler period")
     refresh_per_institution: int = Field(

@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from billfold import __version__
+from billfold.api.connect import demo as connect_demo
+from billfold.api.connect import tokens as connect_tokens
+from billfold.api.connect import widget as connect_widget
 from billfold.api.errors import install_error_handlers
 from billfold.api.native import (
     accounts,
@@ -59,8 +62,20 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     v1 = APIRouter(prefix="/v1")
     for module in (institutions, users, connections, jobs, accounts, webhooks):
         v1.include_router(module.router)
+    v1.include_router(connect_tokens.router)
     app.include_router(v1)
+    app.include_router(connect_widget.router)
+    app.include_router(connect_widget.api)
+    app.include_router(connect_demo.router)
     app.router.routes.insert(0, job_views.poll_route)
+
+    from billfold.api.synapse import mount_synapse
+
+    mount_synapse(app, built)
+
+    from billfold.api.sophtron import install as install_sophtron
+
+    install_sophtron(app, built)
 
     @app.get("/health", tags=["meta"])
     async def health() -> dict[str, str]:

@@ -61,6 +61,7 @@ def serve(
         console.print(f"[bold green]Billfold[/] is starting on [bold]{url}[/]")
         console.print(f"Demo API key: [bold]{setup.api_key}[/]")
         console.print(f"API docs:     {url}/docs")
+        console.print(f"Connect demo: {url}/connect/demo  (Billfold Connect, the widget)")
         console.print("Try:", soft_wrap=True)
         console.print(
             f'  curl -H "Authorization: Bearer {setup.api_key}" '
@@ -78,8 +79,13 @@ def serve(
             soft_wrap=True,
             highlight=False,
         )
+    asgi = create_app(container=container)
+    if demo:
+        from billfold.api.connect.demo import enable_demo
+
+        enable_demo(asgi, client_id=setup.client_id, user_id=setup.user_id)
     uvicorn.run(
-        create_app(container=container),
+        asgi,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -132,15 +138,24 @@ def demo() -> None:
 def clients_create(
     name: Annotated[str, typer.Option(help="The application's name")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option("--redirect-uri", help="OAuth redirect URI (Sophtron dialect; repeatable)"),
+    ] = None,
 ) -> None:
     """Create a client application and print its API key (shown only once)."""
     from billfold.container import Container
+    from billfold.domain.errors import BillfoldError
     from billfold.services.clients import create_client
+    from billfold.services.sophtron import check_redirect_uris
 
     container = Container(Settings())
     container.prepare()
     try:
+        check_redirect_uris(redirect_uri or [])
         issued = create_client(ctx=container.ctx, name=name)
+    except BillfoldError as exc:
+        raise typer.BadParameter(exc.message) from exc
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     printed: dict[str, Any] = {
@@ -150,6 +165,26 @@ def clients_create(
     }
     # Each dialect adds the credentials its own clients need, under its own key.
     # (sophtron: {user_id, access_key}, oauth: {...}; synapse: {client_id, client_secret})
+    from billfold.services.synapse_clients import issue_synapse_credentials
+
+    synapse = issue_synapse_credentials(ctx=container.ctx, client_id=issued.client.id)
+    printed["synapse"] = {"client_id": synapse.client_id, "client_secret": synapse.client_secret}
+    from billfold.services import sophtron as sophtron_dialect
+
+    developer = sophtron_dialect.issue_credentials(ctx=container.ctx, client_id=issued.client.id)
+    printed["sophtron"] = {"user_id": developer.user_id, "access_key": developer.access_key}
+    if redirect_uri:
+        try:
+            oauth = sophtron_dialect.register_oauth_client(
+                ctx=container.ctx, client_id=issued.client.id, redirect_uris=redirect_uri
+            )
+        except BillfoldError as exc:
+            raise typer.BadParameter(exc.message) from exc
+        printed["oauth"] = {
+            "client_id": oauth.client_id,
+            "client_secret": oauth.client_secret,
+            "redirect_uris": list(oauth.redirect_uris),
+        }
     if as_json:
         typer.echo(json.dumps(printed))
         return
@@ -176,6 +211,12 @@ def keys_rotate() -> None:
     with container.store.write() as unit:
         count = unit.connections.rewrap_all(container.store.keys)
         accounts = unit.accounts.rewrap_all(container.store.keys)
+    from billfold.services.sophtron import rewrap_secrets as rewrap_sophtron
+
+    rewrap_sophtron(ctx=container.ctx)
+    from billfold.services.synapse_clients import rewrap_synapse_secrets
+
+    rewrap_synapse_secrets(ctx=container.ctx)
     console.print(
         f"Re-wrapped the secrets of {count} connection(s) and {accounts} account(s) "
         "under key "
