@@ -63,6 +63,8 @@ class Database:
             try:
                 yield session
             finally:
+                # Detach first: a rollback would expire rows that callers still read.
+                session.expunge_all()
                 session.rollback()
 
     @contextmanager
