@@ -13,7 +13,8 @@ waits until every job succeeded. It prints:
 
 - peak worker memory (VmHWM of the process that runs the jobs),
 - seconds from the last answer accepted to all jobs succeeded,
-- job-poll requests per second (this script's asyncio client, 64 connections),
+- job-poll requests per second across all parked jobs (wrk when installed, as
+  `bench_api.py` installs it; else this script's asyncio client),
 - lost or duplicated jobs (a job that did not succeed, or that ran twice).
 
 Targets at N = 10,000: worker RSS < 500 MB, all jobs succeeded < 3 s after the last
@@ -139,6 +140,66 @@ async def gather_limited(items: list[Any], worker: Any) -> list[Any]:
     return list(await asyncio.gather(*(one(i) for i in items)))
 
 
+WRK_SCRIPT = """
+paths = {%s}
+i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+"""
+
+
+async def poll_throughput(
+    url: str, api_key: str, job_ids: list[str], api: httpx.AsyncClient
+) -> tuple[float, str]:
+    """GET /v1/jobs/{id} across all parked jobs for five seconds (wrk when installed)."""
+    wrk = shutil.which("wrk")
+    if wrk:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(WRK_SCRIPT % ",".join(f'"/v1/jobs/{j}"' for j in job_ids))
+        try:
+            out = await asyncio.to_thread(
+                subprocess.run,
+                [
+                    wrk,
+                    "-t2",
+                    "-c32",
+                    "-d5s",
+                    "-s",
+                    script.name,
+                    "-H",
+                    f"Authorization: Bearer {api_key}",
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        finally:
+            os.unlink(script.name)
+        rate = next(
+            float(line.split()[1])
+            for line in out.stdout.splitlines()
+            if line.startswith("Requests/sec:")
+        )
+        return rate, "wrk -t2 -c32 (all parked jobs in turn)"
+    polls = 0
+    until = time.monotonic() + 5
+
+    async def poller(offset: int) -> None:
+        nonlocal polls
+        i = offset
+        while time.monotonic() < until:
+            await api.get(f"/v1/jobs/{job_ids[i % len(job_ids)]}")
+            polls += 1
+            i += CONCURRENCY
+
+    started = time.monotonic()
+    await asyncio.gather(*(poller(k) for k in range(CONCURRENCY)))
+    return polls / (time.monotonic() - started), "httpx asyncio client, 64 connections"
+
+
 async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -183,21 +244,7 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
         parked_s = time.monotonic() - started
         parked_rss = rss_mb(worker_pid)
 
-        # Poll throughput against the parked jobs, for about five seconds.
-        polls = 0
-        poll_until = time.monotonic() + 5
-
-        async def poller(offset: int) -> None:
-            nonlocal polls
-            i = offset
-            while time.monotonic() < poll_until:
-                await api.get(f"/v1/jobs/{job_ids[i % n]}")
-                polls += 1
-                i += CONCURRENCY
-
-        poll_started = time.monotonic()
-        await asyncio.gather(*(poller(k) for k in range(CONCURRENCY)))
-        poll_rate = polls / (time.monotonic() - poll_started)
+        poll_rate, poll_tool = await poll_throughput(url, api_key, job_ids, api)
 
         async def answer(job_id: str) -> None:
             response = await api.post(
@@ -235,6 +282,7 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
             "worker_rss_parked_mb": round(parked_rss, 1),
             "worker_peak_rss_mb": round(peak_rss_mb(worker_pid), 1),
             "poll_requests_per_second": round(poll_rate),
+            "poll_load_generator": poll_tool,
             "answer_seconds": round(last_answer - answer_started, 1),
             "drain_after_last_answer_seconds": round(drained - last_answer, 2),
             "succeeded": succeeded,
