@@ -130,6 +130,21 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
         time.sleep(0.1)
 
 
+DROPPED = (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
+
+
+async def call(api: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request, sent again if the server dropped an idle keep-alive connection under it."""
+    for attempt in range(5):
+        try:
+            return await api.request(method, path, **kwargs)
+        except DROPPED:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 async def gather_limited(items: list[Any], worker: Any) -> list[Any]:
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
@@ -226,7 +241,7 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
         linked_s = time.monotonic() - started
 
         async def status(job_id: str) -> dict[str, Any]:
-            body: dict[str, Any] = (await api.get(f"/v1/jobs/{job_id}")).json()
+            body: dict[str, Any] = (await call(api, "GET", f"/v1/jobs/{job_id}")).json()
             return body
 
         pending = set(job_ids)
@@ -247,10 +262,18 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
         poll_rate, poll_tool = await poll_throughput(url, api_key, job_ids, api)
 
         async def answer(job_id: str) -> None:
-            response = await api.post(
+            response = await call(
+                api,
+                "POST",
                 f"/v1/jobs/{job_id}/answer",
                 json={"challenge_id": challenges[job_id], "answers": ["test_answer"]},
             )
+            # A retry after a dropped response finds the answer already taken: fine.
+            if response.status_code == 409 and response.json()["error"]["code"] in (
+                "job_not_waiting",
+                "challenge_answered",
+            ):
+                return
             response.raise_for_status()
 
         answer_started = time.monotonic()
