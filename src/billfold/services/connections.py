@@ -63,31 +63,61 @@ def create_connection(
 ) -> tuple[Connection, Job]:
     """Store an encrypted login and start the job that links it."""
     options = JobOptions(interactive=True, products=normalize_products(products))
-    now = ctx.clock()
     with ctx.store.write() as unit:
-        if unit.users.get(client_id, user_id) is None:
-            raise NotFound("No such user.", code="user_not_found")
-        institution = unit.institutions.get(institution_id)
-        if institution is None:
-            raise NotFound("No such institution.", code="institution_not_found")
-        cleaned = check_credentials(institution, credentials)
-        connection = Connection(
-            id=new_id(),
-            client_id=client_id,
-            user_id=user_id,
-            institution_id=institution.id,
-            status=ConnectionStatus.PENDING,
-            error_code=None,
-            created_at=now,
-            updated_at=now,
-            last_synced_at=None,
-            username=cleaned.get("username"),
+        connection = _add_connection(
+            unit, ctx.clock(), client_id, user_id, institution_id, credentials, attributes
         )
-        unit.connections.add(connection, cleaned, attributes)
         unit.flush()
         job = new_job(unit, ctx=ctx, connection=connection, kind=JobKind.LINK, options=options)
     enqueue_job(ctx=ctx, job=job)
     return connection, job
+
+
+def store_login(
+    *,
+    ctx: ServiceContext,
+    client_id: str,
+    user_id: str,
+    institution_id: str,
+    credentials: Mapping[str, Any],
+    attributes: Mapping[str, Any] | None = None,
+) -> Connection:
+    """Store an encrypted login without starting a job (link it later with `relink`)."""
+    with ctx.store.write() as unit:
+        return _add_connection(
+            unit, ctx.clock(), client_id, user_id, institution_id, credentials, attributes
+        )
+
+
+def _add_connection(
+    unit: Unit,
+    now: datetime,
+    client_id: str,
+    user_id: str,
+    institution_id: str,
+    credentials: Mapping[str, Any],
+    attributes: Mapping[str, Any] | None,
+) -> Connection:
+    if unit.users.get(client_id, user_id) is None:
+        raise NotFound("No such user.", code="user_not_found")
+    institution = unit.institutions.get(institution_id)
+    if institution is None:
+        raise NotFound("No such institution.", code="institution_not_found")
+    cleaned = check_credentials(institution, credentials)
+    connection = Connection(
+        id=new_id(),
+        client_id=client_id,
+        user_id=user_id,
+        institution_id=institution.id,
+        status=ConnectionStatus.PENDING,
+        error_code=None,
+        created_at=now,
+        updated_at=now,
+        last_synced_at=None,
+        username=cleaned.get("username"),
+    )
+    unit.connections.add(connection, cleaned, attributes)
+    return connection
 
 
 def get_connection(*, ctx: ServiceContext, client_id: str, connection_id: str) -> Connection:

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from billfold.domain.connections import Connection, ConnectionStatus
+from billfold.domain.connections import Connection
 from billfold.domain.errors import Conflict, InvalidInput, NotFound
 from billfold.domain.jobs import Job
 from billfold.domain.parties import EndUser
 from billfold.domain.snapshot import Identity
-from billfold.services.connections import check_credentials
+from billfold.services.connections import store_login
 from billfold.services.context import ServiceContext
 from billfold.store.encryption import DecryptionError
 from billfold.store.ids import new_id
@@ -352,28 +352,14 @@ def create_login(
     attributes: Mapping[str, Any] | None = None,
 ) -> Connection:
     """Store a login without starting a job (Sophtron's CreateUserInstitutionWOJob)."""
-    now = ctx.clock()
-    with ctx.store.write() as unit:
-        if unit.users.get(client_id, user_id) is None:
-            raise NotFound("No such user.", code="user_not_found")
-        institution = unit.institutions.get(institution_id)
-        if institution is None:
-            raise NotFound("No such institution.", code="institution_not_found")
-        cleaned = check_credentials(institution, credentials)
-        connection = Connection(
-            id=new_id(),
-            client_id=client_id,
-            user_id=user_id,
-            institution_id=institution.id,
-            status=ConnectionStatus.PENDING,
-            error_code=None,
-            created_at=now,
-            updated_at=now,
-            last_synced_at=None,
-            username=cleaned.get("username"),
-        )
-        unit.connections.add(connection, cleaned, attributes)
-    return connection
+    return store_login(
+        ctx=ctx,
+        client_id=client_id,
+        user_id=user_id,
+        institution_id=institution_id,
+        credentials=credentials,
+        attributes=attributes,
+    )
 
 
 def connection_details(
