@@ -29,6 +29,8 @@ from billfold.store.store import Unit
 
 log = logging.getLogger("billfold.jobs")
 
+DEADLINE_GRACE_SECONDS = 0.5
+
 
 class JobRunner:
     def __init__(
@@ -99,7 +101,11 @@ class JobRunner:
         )
         remaining = max((job.deadline_at - ctx.clock()).total_seconds(), 0.001)
         try:
-            snapshot = await asyncio.wait_for(connector.sync(session, request), remaining)
+            # A challenge expires at the deadline at the latest; the grace lets a parked
+            # session report that (answer_timeout) rather than a bare job timeout.
+            snapshot = await asyncio.wait_for(
+                connector.sync(session, request), remaining + DEADLINE_GRACE_SECONDS
+            )
         except ConnectorError as exc:
             self._finish_failed(job_id, exc.code, exc.message, session=session)
             return
