@@ -7,7 +7,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+.venv/bin/python -m pip install --quiet -e '.[dev,ofx]'
 
 # Browser tests of Billfold Connect drive Debian's Chromium (Playwright's own download is not used).
 if ! command -v chromium >/dev/null 2>&1; then

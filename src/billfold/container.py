@@ -38,7 +38,31 @@ def build_connectors(settings: Settings) -> dict[str, Connector]:
 
     simplefin = SimpleFinConnector()
     connectors[simplefin.kind] = simplefin
+    from billfold.connectors.statements import StatementConnector
+
+    statements = StatementConnector()
+    connectors[statements.kind] = statements
+    ofx = _ofx_connector(settings)
+    if ofx is not None:
+        connectors[ofx.kind] = ofx
     return connectors
+
+
+def _ofx_connector(settings: Settings) -> Connector | None:
+    """The OFX connector when the optional `ofx` extra (ofxtools, GPL-3.0) is installed."""
+    try:
+        import ofxtools  # noqa: F401
+    except ImportError:
+        if settings.ofx_servers is not None:
+            raise RuntimeError(
+                "BILLFOLD_OFX_SERVERS is set but the `ofx` extra is not installed: "
+                "pip install 'billfold[ofx]'"
+            ) from None
+        return None
+    from billfold.connectors.ofx import OfxConnector, load_servers_file
+
+    extra = load_servers_file(settings.ofx_servers) if settings.ofx_servers else ()
+    return OfxConnector(extra_institutions=extra)
 
 
 def webhook_policy(settings: Settings) -> WebhookPolicy:

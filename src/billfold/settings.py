@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     )
     sandbox_step_delay: float = Field(default=0.0, ge=0)
     sandbox_enabled: bool = True
+    statement_max_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, description="Largest statement file an upload may be"
+    )
     api_key_cache_seconds: float = Field(default=30.0, ge=0)
     synapse_strict_mfa: bool = Field(
         default=False, description='Synapse: a wrong MFA answer is 409/"400", not a 202 re-prompt'
@@ -64,6 +67,12 @@ class Settings(BaseSettings):
     )
     webhook_disable_after_hours: float = Field(default=72.0, gt=0)
     webhook_sweep_seconds: float = Field(default=30.0, gt=0)
+    # OFX Direct Connect (needs the `ofx` extra): servers beyond ofxtools' list, e.g. a
+    # credit union's own or a local test server; see `billfold.connectors.ofx.directory`.
+    ofx_servers: Path | None = Field(
+        default=None,
+        description="JSON file listing extra OFX servers (id, name, url, org, fid, version, ...)",
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -18,6 +18,7 @@ from billfold.api.native import (
     institutions,
     job_views,
     jobs,
+    statements,
     users,
     webhooks,
 )
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     install_error_handlers(app)
 
     v1 = APIRouter(prefix="/v1")
-    for module in (institutions, users, connections, jobs, accounts, webhooks):
+    for module in (institutions, users, connections, jobs, accounts, webhooks, statements):
         v1.include_router(module.router)
     v1.include_router(connect_tokens.router)
     app.include_router(v1)

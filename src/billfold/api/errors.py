@@ -23,10 +23,12 @@ from billfold.domain.errors import (
     NotFound,
     Unauthorized,
 )
+from billfold.statements.records import StatementError, StatementErrorCode
 
 log = logging.getLogger("billfold.api")
 
 STATUS_BY_ERROR: dict[type[BillfoldError], int] = {
+    StatementError: 422,
     NotFound: 404,
     InvalidInput: 400,
     Conflict: 409,
@@ -56,7 +58,13 @@ def error_body(
     return {"error": error}
 
 
+# Codes whose HTTP status is more specific than their class's.
+STATUS_BY_CODE: dict[str, int] = {StatementErrorCode.FILE_TOO_LARGE.value: 413}
+
+
 def status_for(exc: BillfoldError) -> int:
+    if exc.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[exc.code]
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]

@@ -5,7 +5,9 @@ its users (`create_connect_token`). The widget page exchanges it once for a
 widget session (`open_session`) bound to that client, user and the host page's
 origin; every later widget call carries the session secret, never an API key.
 The flow itself calls the same services as the native API (connections, jobs,
-data), scoped to what the session may touch.
+data, statements), scoped to what the session may touch. Instead of a login the
+person may upload a statement file (`upload_statement`): that feeds a statement
+connection, which no job runs.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from billfold.domain.accounts import Account
-from billfold.domain.connections import ConnectionStatus
+from billfold.domain.connections import Connection, ConnectionStatus
 from billfold.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from billfold.domain.imports import StatementImport
 from billfold.domain.institutions import Institution
 from billfold.domain.jobs import Job, JobStatus
-from billfold.services import connections, data, jobs
+from billfold.services import connections, data, jobs, statements
 from billfold.services.context import ServiceContext
 from billfold.store.connect import ConnectRepository, ConnectSession, ConnectToken
 from billfold.store.ids import new_id
+from billfold.store.imports import StatementImportRepository
 
 TOKEN_PREFIX = "ct_"  # noqa: S105 - a prefix, not a secret
 SESSION_PREFIX = "cs_"
@@ -113,6 +117,8 @@ def create_connect_token(
             connection = unit.connections.get(connection_id, client_id)
             if connection is None or connection.user_id != user_id:
                 raise NotFound("No such connection for this user.", code="connection_not_found")
+            # Re-authentication needs a login; a statement connection takes its next file.
+            connections.require_login(unit, connection.id)
             if institution_id is not None and institution_id != connection.institution_id:
                 raise InvalidInput(
                     "institution_id does not match the connection's institution",
@@ -288,6 +294,13 @@ def start_link(
     if current is not None and not current.is_finished:
         raise Conflict("A link is already in progress.", code="job_in_progress")
     reuse = session.connection_id if session.institution_id == institution_id else None
+    if reuse is not None and _is_statement_connection(ctx, reuse):
+        if session.mode == "relink":
+            raise Conflict(
+                "This connection is fed by uploaded statements; it has no login to renew.",
+                code="not_a_login_connection",
+            )
+        reuse = None  # a login gets its own connection beside the uploaded statements
     if reuse is not None:
         connection = connections.get_connection(
             ctx=ctx, client_id=session.client_id, connection_id=reuse
@@ -389,10 +402,92 @@ def cancel(*, ctx: ServiceContext, session: ConnectSession) -> Job | None:
 
 
 def linked_accounts(*, ctx: ServiceContext, session: ConnectSession) -> list[Account]:
-    """The accounts of the session's connection, once its link succeeded."""
+    """The accounts of the session's connection, once its link succeeded or a statement
+    was imported into it."""
+    if (
+        session.mode == "link"
+        and session.job_id is None
+        and session.connection_id is not None
+        and _has_statement_import(ctx, session.connection_id)
+    ):
+        return data.list_accounts(
+            ctx=ctx, client_id=session.client_id, connection_id=session.connection_id
+        )
     job = current_job(ctx=ctx, session=session)
     if job.status is not JobStatus.SUCCEEDED or session.connection_id is None:
         raise Conflict("The link has not succeeded yet.", code="job_not_succeeded")
     return data.list_accounts(
         ctx=ctx, client_id=session.client_id, connection_id=session.connection_id
     )
+
+
+# ----- the widget: a statement instead of a login --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedStatement:
+    connection: Connection
+    statement_import: StatementImport
+    accounts: list[Account]  # every account of the connection, not only those the file named
+
+
+def _is_statement_connection(ctx: ServiceContext, connection_id: str) -> bool:
+    with ctx.store.read() as unit:
+        return statements.is_statement_connection(unit, connection_id)
+
+
+def _has_statement_import(ctx: ServiceContext, connection_id: str) -> bool:
+    with ctx.store.read() as unit:
+        return statements.is_statement_connection(unit, connection_id) and bool(
+            StatementImportRepository(unit.session).for_connection(connection_id)
+        )
+
+
+def upload_statement(
+    *,
+    ctx: ServiceContext,
+    session: ConnectSession,
+    institution_id: str,
+    upload: statements.StatementUpload,
+    max_bytes: int,
+) -> UploadedStatement:
+    """Import a statement file for the session's user at the institution: no login needed.
+
+    The first upload makes a statement connection; another upload in the same session
+    for the same institution goes into that connection, so a second file adds to the
+    first instead of leaving two connections. A bad file stores nothing and leaves the
+    session as it was, so the person can pick another file or log in after all.
+    """
+    if session.mode == "relink":
+        # Signing in again must renew the existing connection, not add a new one beside it.
+        raise Forbidden(
+            "This link is to sign in again; a statement cannot be uploaded here.",
+            code="statement_not_allowed",
+        )
+    if session.pinned_institution_id and institution_id != session.pinned_institution_id:
+        raise Forbidden("This link is for another institution.", code="institution_not_allowed")
+    current = _active_job(ctx, session)
+    if current is not None and not current.is_finished:
+        raise Conflict("A link is already in progress.", code="job_in_progress")
+    reuse = None
+    if (
+        session.institution_id == institution_id
+        and session.connection_id is not None
+        and _is_statement_connection(ctx, session.connection_id)
+    ):
+        reuse = session.connection_id
+    connection, result = statements.import_statement(
+        ctx=ctx,
+        client_id=session.client_id,
+        upload=upload,
+        max_bytes=max_bytes,
+        connection_id=reuse,
+        user_id=None if reuse else session.user_id,
+        institution_id=None if reuse else institution_id,
+    )
+    with ctx.store.write() as unit:
+        ConnectRepository(unit.session).set_session_connection(
+            session.id, institution_id=connection.institution_id, connection_id=connection.id
+        )
+    accounts = data.list_accounts(ctx=ctx, client_id=session.client_id, connection_id=connection.id)
+    return UploadedStatement(connection, result, accounts)

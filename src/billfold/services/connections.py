@@ -8,6 +8,7 @@ from typing import Any
 
 from billfold.domain.connections import Connection, ConnectionStatus
 from billfold.domain.errors import Conflict, InvalidInput, NotFound
+from billfold.domain.imports import STATEMENT_SOURCE
 from billfold.domain.institutions import Institution
 from billfold.domain.jobs import Job, JobKind, JobOptions
 from billfold.services.context import ServiceContext
@@ -120,6 +121,16 @@ def _add_connection(
     return connection
 
 
+def require_login(unit: Unit, connection_id: str) -> None:
+    """Refuse a job on a connection fed by uploaded statements: it has no login to run."""
+    if unit.connections.attributes(connection_id).get("source") == STATEMENT_SOURCE:
+        raise Conflict(
+            "this connection is fed by uploaded statements; upload the next statement "
+            "with POST /v1/statements and its connection_id",
+            code="statement_connection",
+        )
+
+
 def get_connection(*, ctx: ServiceContext, client_id: str, connection_id: str) -> Connection:
     with ctx.store.read() as unit:
         connection = unit.connections.get(connection_id, client_id)
@@ -150,6 +161,7 @@ def refresh_connection(
         connection = unit.connections.get(connection_id, client_id)
         if connection is None:
             raise NotFound("No such connection.", code="connection_not_found")
+        require_login(unit, connection.id)
         if connection.status in (ConnectionStatus.FAILED, ConnectionStatus.PENDING):
             raise Conflict(
                 f"the connection is {connection.status}; link it first",
@@ -205,6 +217,7 @@ def _merge_credentials(
     connection = unit.connections.get(connection_id, client_id)
     if connection is None:
         raise NotFound("No such connection.", code="connection_not_found")
+    require_login(unit, connection.id)
     institution = unit.institutions.get(connection.institution_id)
     if institution is None:
         raise NotFound("No such institution.", code="institution_not_found")

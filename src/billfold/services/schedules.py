@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from billfold.domain.connections import Connection
 from billfold.domain.errors import Conflict, InvalidInput, NotFound
-from billfold.services.connections import get_connection, refresh_connection
+from billfold.services.connections import get_connection, refresh_connection, require_login
 from billfold.services.context import ServiceContext
 from billfold.store.store import Unit
 
@@ -46,6 +46,8 @@ def set_refresh_schedule(
         connection = unit.connections.get(connection_id, client_id)
         if connection is None:
             raise NotFound("No such connection.", code="connection_not_found")
+        if every_hours is not None:
+            require_login(unit, connection_id)
         unit.connections.set_refresh_every(connection_id, every_hours)
         base = connection.last_synced_at or now
         unit.connections.set_next_refresh(connection_id, next_refresh_at(every_hours, base))

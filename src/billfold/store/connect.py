@@ -182,3 +182,13 @@ class ConnectRepository:
             .where(ConnectSessionRow.id == session_id)
             .values(institution_id=institution_id, connection_id=connection_id, job_id=job_id)
         )
+
+    def set_session_connection(
+        self, session_id: str, *, institution_id: str, connection_id: str
+    ) -> None:
+        """Point the session at a connection that no job feeds (an uploaded statement's)."""
+        self._s.execute(
+            update(ConnectSessionRow)
+            .where(ConnectSessionRow.id == session_id)
+            .values(institution_id=institution_id, connection_id=connection_id, job_id=None)
+        )

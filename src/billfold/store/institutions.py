@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from billfold.domain.institutions import Institution, InstitutionKind, LoginField
@@ -43,6 +44,9 @@ class InstitutionRepository:
     def sync(self, institutions: Iterable[Institution], at: datetime) -> int:
         """Insert or update directory entries from connector catalogs; returns the count."""
         existing = {r.id: r for r in self._s.scalars(select(InstitutionRow))}
+        # New rows go in one executemany: the OFX catalog alone is hundreds of rows, and
+        # adding them one ORM object at a time cost ~0.1 s on every fresh database.
+        new_rows: list[dict[str, Any]] = []
         count = 0
         for inst in institutions:
             values = {
@@ -65,7 +69,7 @@ class InstitutionRepository:
             }
             row = existing.get(inst.id)
             if row is None:
-                self._s.add(InstitutionRow(id=inst.id, updated_at=at, **values))
+                new_rows.append({"id": inst.id, "updated_at": at, **values})
             else:
                 changed = any(getattr(row, k) != v for k, v in values.items())
                 if changed:
@@ -73,6 +77,8 @@ class InstitutionRepository:
                         setattr(row, key, value)
                     row.updated_at = at
             count += 1
+        if new_rows:
+            self._s.execute(insert(InstitutionRow), new_rows)
         return count
 
     def get(self, institution_id: str) -> Institution | None:

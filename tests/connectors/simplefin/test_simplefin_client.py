@@ -10,10 +10,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from billfold.connectors.secure_urls import check_secret_url as check_url
 from billfold.connectors.simplefin.client import (
     AccessUrl,
     SimpleFinClient,
-    check_url,
     decode_setup_token,
     epoch,
 )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from billfold.api.native.schemas import ChallengeOut, ErrorOut, InstitutionOut, Strict
+from billfold.api.native.schemas import (
+    AccountOut,
+    ChallengeOut,
+    ErrorOut,
+    InstitutionOut,
+    Strict,
+)
+from billfold.domain.imports import StatementImport
 from billfold.domain.jobs import Job
-from billfold.services.connect import job_version
+from billfold.services.connect import UploadedStatement, job_version
 
 
 class CreateConnectToken(Strict):
@@ -108,4 +115,44 @@ class WidgetJob(BaseModel):
             challenge=challenge,
             error=error,
             note=notes[-1] if notes else None,
+        )
+
+
+class WidgetImport(BaseModel):
+    """What the widget tells the person about the file it read."""
+
+    id: str
+    format: str
+    lines: int = Field(description="Transactions the file holds")
+    added: int = Field(description="New transactions stored")
+    duplicates: int = Field(description="Transactions an earlier upload had already stored")
+    period_start: date | None
+    period_end: date | None
+
+    @classmethod
+    def of(cls, i: StatementImport) -> WidgetImport:
+        return cls(
+            id=i.id,
+            format=i.format,
+            lines=i.lines,
+            added=i.added,
+            duplicates=i.duplicates,
+            period_start=i.period[0] if i.period else None,
+            period_end=i.period[1] if i.period else None,
+        )
+
+
+class WidgetStatement(BaseModel):
+    connection_id: str
+    institution_id: str
+    accounts: list[AccountOut]
+    statement: WidgetImport
+
+    @classmethod
+    def of(cls, uploaded: UploadedStatement) -> WidgetStatement:
+        return cls(
+            connection_id=uploaded.connection.id,
+            institution_id=uploaded.connection.institution_id,
+            accounts=[AccountOut.of(a) for a in uploaded.accounts],
+            statement=WidgetImport.of(uploaded.statement_import),
         )

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from billfold.api.connect.schemas import (
     InstitutionBrief,
@@ -24,12 +24,15 @@ from billfold.api.connect.schemas import (
     StartLink,
     WidgetAnswer,
     WidgetJob,
+    WidgetStatement,
 )
-from billfold.api.native.auth import Ctx, service_context
+from billfold.api.native.auth import Ctx, container, service_context
 from billfold.api.native.schemas import AccountList, AccountOut, InstitutionOut
 from billfold.domain.errors import InvalidInput, NotFound, Unauthorized
 from billfold.services import connect, institutions
 from billfold.services.context import ServiceContext
+from billfold.services.statements import StatementUpload
+from billfold.statements.records import StatementError, StatementErrorCode
 from billfold.store.connect import ConnectSession
 
 ASSETS = {
@@ -236,3 +239,28 @@ async def cancel(ctx: Ctx, session: Session) -> Response:
 async def accounts(ctx: Ctx, session: Session) -> AccountList:
     found = connect.linked_accounts(ctx=ctx, session=session)
     return AccountList(data=[AccountOut.of(a) for a in found])
+
+
+@api.post("/statement", response_model=WidgetStatement, status_code=201)
+def statement(
+    ctx: Ctx,
+    session: Session,
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    institution_id: Annotated[str, Form(min_length=1, max_length=64)],
+    account_type: Annotated[str | None, Form(max_length=32)] = None,
+) -> WidgetStatement:
+    """Upload a statement file instead of logging in (a plain `def`: a big file takes a while)."""
+    limit = container(request).settings.statement_max_bytes
+    if file.size is not None and file.size > limit:
+        raise StatementError(
+            StatementErrorCode.FILE_TOO_LARGE,
+            f"the file is {file.size:,} bytes; the largest statement accepted is {limit:,} bytes",
+        )
+    upload = StatementUpload(
+        data=file.file, filename=file.filename, account_type=account_type or None
+    )
+    uploaded = connect.upload_statement(
+        ctx=ctx, session=session, institution_id=institution_id, upload=upload, max_bytes=limit
+    )
+    return WidgetStatement.of(uploaded)

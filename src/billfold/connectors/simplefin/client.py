@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -19,37 +18,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
+from billfold.connectors.secure_urls import check_secret_url
 from billfold.domain.errors import ConnectorError, ErrorCode
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _AGENT = "Billfold SimpleFIN connector"
-_LOOPBACK_NAMES = {"localhost"}
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> str | None:
-    """Why `url` may not carry SimpleFIN secrets, or None when it may."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return "is not a valid URL"
-    if not host:
-        return "has no host"
-    if parts.scheme == "https":
-        return None
-    if parts.scheme == "http" and _is_loopback(host):
-        return None
-    return "must use https"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +35,7 @@ class AccessUrl:
 
     @classmethod
     def parse(cls, url: str) -> AccessUrl:
-        problem = check_url(url.strip())
+        problem = check_secret_url(url.strip())
         parts = urlsplit(url.strip())
         if problem is not None or not parts.username:
             raise ConnectorError(
@@ -95,7 +68,7 @@ def decode_setup_token(token: str) -> str:
         claim_url = url.decode("ascii").strip()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         claim_url = ""
-    if not cleaned or not claim_url or check_url(claim_url) is not None:
+    if not cleaned or not claim_url or check_secret_url(claim_url) is not None:
         raise ConnectorError(
             ErrorCode.INVALID_CREDENTIALS,
             "That is not a SimpleFIN setup token (it must be the base64 text your "

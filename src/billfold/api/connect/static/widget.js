@@ -11,6 +11,8 @@
   const TYPE_LABEL = { checking: 'Checking', savings: 'Savings', credit_card: 'Credit card',
     loan: 'Loan', mortgage: 'Mortgage', utility: 'Utility bill', phone: 'Phone bill',
     internet: 'Internet bill', other_bill: 'Bill' };
+  const STATEMENT_TYPES = [['checking', 'Checking'], ['savings', 'Savings'],
+    ['credit_card', 'Credit card']];
   const TOKEN_ERRORS = {
     token_missing: ['No link to open', 'Open Billfold Connect from the app you came from.'],
     token_invalid: ['This link is not valid', 'Go back to the app and start again.'],
@@ -103,11 +105,13 @@
   async function call(method, path, body) {
     const headers = { Accept: 'application/json' };
     if (session) headers.Authorization = `Bearer ${session.session}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const multipart = body instanceof FormData; // the browser sets its boundary itself
+    if (body !== undefined && !multipart) headers['Content-Type'] = 'application/json';
     let res;
     try {
       res = await fetch(`/connect/api${path}`, { method, headers, cache: 'no-store',
-        credentials: 'omit', body: body === undefined ? undefined : JSON.stringify(body) });
+        credentials: 'omit',
+        body: body === undefined || multipart ? body : JSON.stringify(body) });
     } catch (_) {
       throw { code: 'network', message: 'Billfold could not be reached. Check your connection.' };
     }
@@ -222,8 +226,17 @@
       inst = await call('GET', `/institutions/${encodeURIComponent(id)}`);
     } catch (err) { return fatal(err); }
     emit('SELECT_INSTITUTION', { institution_id: inst.id, institution_name: inst.name });
-    return loginScreen();
+    return entryScreen();
   }
+
+  // An institution without a login (the generic "Statement upload") takes files only.
+  const filesOnly = () => inst.connector === 'statements' || !inst.login_fields.length;
+  const canUpload = () => session.mode !== 'relink';
+  const uploadInstead = () => (canUpload() ? button('Upload a statement instead', () => {
+    emit('CHOOSE_STATEMENT', { institution_id: inst.id });
+    uploadScreen();
+  }, 'secondary alt') : null);
+  const entryScreen = () => (filesOnly() && canUpload() ? uploadScreen() : loginScreen());
 
   function loginScreen(note) {
     const relink = session.mode === 'relink';
@@ -252,7 +265,7 @@
       relink ? h('p', { class: 'info', text: 'Your connection needs you to sign in again.' }) : null,
       note ? h('p', { class: 'alert', role: 'alert', text: note }) : null,
       h('p', { class: 'muted', text: `Use the login you use on ${inst.name}\u2019s own website.` }),
-      form], { back: session.pinned ? null : searchScreen });
+      form, uploadInstead()], { back: session.pinned ? null : searchScreen });
   }
 
   async function submitLogin(e) {
@@ -277,6 +290,58 @@
     }
     emit('SUBMIT_CREDENTIALS', { institution_id: inst.id });
     return follow(started);
+  }
+
+  // ----- a statement file instead of a login ------------------------------------------------
+  function uploadScreen() {
+    const file = h('input', { id: 'file', name: 'file', type: 'file', 'data-focus': true,
+      accept: '.csv,.ofx,.qfx,.qif,.xml,.txt', 'aria-describedby': 'file-hint',
+      'aria-required': 'true' });
+    const type = h('select', { id: 'acct-type', name: 'account_type' },
+      STATEMENT_TYPES.map(([v, label]) => h('option', { value: v, text: label })));
+    const form = h('form', { novalidate: true, onsubmit: submitStatement },
+      h('div', { class: 'field' }, h('label', { for: 'file', text: 'Statement file' }), file,
+        h('p', { id: 'file-hint', class: 'muted hint',
+          text: 'CSV, OFX, QFX, QIF or CAMT.053 (XML), as your bank\u2019s website exports it.' })),
+      h('div', { class: 'field' }, h('label', { for: 'acct-type', text: 'Account type' }), type),
+      h('p', { id: 'upload-status', class: 'muted', role: 'status' }),
+      h('button', { type: 'submit', class: 'primary', text: 'Upload' }));
+    const back = filesOnly() ? (!session.pinned && searchScreen) : () => loginScreen();
+    show('upload', `Upload a statement from ${inst.name}`, [
+      h('p', { class: 'muted', text: 'Download a statement from your bank\u2019s website, then ' +
+        'choose the file here. No login needed.' }), form], { back: back || null });
+  }
+
+  async function submitStatement(e) {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const file = form.querySelector('#file');
+    if (!file.files.length) return formError(form, 'Choose a statement file.', [file]);
+    const body = new FormData();
+    body.append('institution_id', inst.id);
+    body.append('account_type', form.querySelector('#acct-type').value);
+    body.append('file', file.files[0]);
+    setBusy(form, true);
+    const status = form.querySelector('#upload-status');
+    status.replaceChildren(spinner(), 'Reading your statement\u2026');
+    let done;
+    try {
+      done = await call('POST', '/statement', body);
+    } catch (err) {
+      setBusy(form, false);
+      status.textContent = '';
+      if (err.status === 401) return fatal(err);
+      const why = err.message || 'That file could not be read.';
+      formError(form, `${why.charAt(0).toUpperCase()}${why.slice(1)}${/[.!?]$/.test(why) ? ''
+        : '.'} Choose another file.`, [file]);
+      const box = form.querySelector('.alert');
+      box.tabIndex = -1;
+      box.dataset.code = err.code || 'unknown';
+      box.focus(); // read out first; the file field is next in tab order
+      return undefined;
+    }
+    emit('SUBMIT_STATEMENT', { institution_id: inst.id, format: done.statement.format });
+    return linkedScreen(done.connection_id, done.accounts, done.statement);
   }
 
   // ----- following the job --------------------------------------------------------------------
@@ -438,15 +503,27 @@
     try {
       accounts = (await call('GET', '/accounts')).data;
     } catch (_) { accounts = []; }
-    linked = { id: job.connection_id, institution_id: inst.id, institution_name: inst.name,
+    linkedScreen(job.connection_id, accounts);
+  }
+
+  // A statement's account may have no number: then no mask either.
+  const describe = (a) => `${TYPE_LABEL[a.type] || a.type}${a.mask ? ` \u2022\u2022${a.mask}` : ''}`;
+
+  function linkedScreen(connectionId, accounts, imported) {
+    linked = { id: connectionId, institution_id: inst.id, institution_name: inst.name,
       accounts: accounts.map((a) => ({ id: a.id, name: a.name, type: a.type, mask: a.mask })) };
-    emit('SUCCESS', { connection_id: job.connection_id, accounts: accounts.length });
+    emit('SUCCESS', { connection_id: connectionId, accounts: accounts.length,
+      ...(imported ? { source: 'statement' } : {}) });
+    const n = imported ? imported.added : 0;
     show('success', `Connected to ${inst.name}`, [
       h('p', { class: 'done', 'aria-hidden': 'true', text: '\u2713' }),
       h('p', { text: `${accounts.length} account${accounts.length === 1 ? '' : 's'} linked.` }),
+      imported ? h('p', { class: 'muted', text: `${n} new transaction${n === 1 ? '' : 's'} from ` +
+        `your statement${imported.duplicates ? ` (${imported.duplicates} already there)` : ''}.` })
+        : null,
       h('ul', { class: 'accounts', 'aria-label': 'Linked accounts' }, accounts.map((a) => h('li', {},
         h('span', { class: 'acct-name', text: a.name }), h('span', { class: 'amount', text: money(a) }),
-        h('span', { class: 'muted', text: `${TYPE_LABEL[a.type] || a.type} \u2022\u2022${a.mask}` })))),
+        h('span', { class: 'muted', text: describe(a) })))),
       h('button', { type: 'button', class: 'primary', 'data-focus': true, text: 'Done',
         onclick: () => finish() })]);
   }
@@ -470,6 +547,7 @@
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'primary', 'data-focus': true, text: 'Try again',
           onclick: again }),
+        uploadInstead(),
         session.pinned ? null : button('Choose another institution', () => searchScreen()),
         button('Close', () => exit(code)))], { code });
   }
@@ -510,7 +588,7 @@
       institution_id: session.institution ? session.institution.id : null });
     if (session.institution) {
       inst = session.institution;
-      return loginScreen();
+      return entryScreen();
     }
     return searchScreen();
   }
