@@ -12,7 +12,9 @@ measures job-poll throughput against the parked jobs, answers all N in bulk, and
 waits until every job succeeded. It prints:
 
 - peak worker memory (VmHWM of the process that runs the jobs),
-- seconds from the last answer accepted to all jobs succeeded,
+- seconds from the last answer accepted to all jobs succeeded (seen on the event feed,
+  `GET /v1/events`, followed from before the first answer: each job's final status and
+  its event are written in one transaction; each job's own view is checked afterwards),
 - job-poll requests per second across all parked jobs (wrk when installed, as
   `bench_api.py` installs it; else this script's asyncio client),
 - lost or duplicated jobs (a job that did not succeed, or that ran twice).
@@ -276,21 +278,48 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
                 return
             response.raise_for_status()
 
+        # Ends are read from the event feed (a job's `job.succeeded`/`job.failed` event is
+        # written in the same transaction as its final status), from before the first
+        # answer: re-reading N job bodies per pass would take longer than the drain.
+        ended_at: dict[str, float] = {}
+        answering = True
+
+        async def watch_ends() -> None:
+            after = 0
+            wanted = set(job_ids)
+            while len(ended_at) < len(wanted):
+                page = (
+                    await call(
+                        api,
+                        "GET",
+                        "/v1/events",
+                        params={
+                            "after": after,
+                            "limit": 500,
+                            "type": ["job.succeeded", "job.failed"],
+                        },
+                    )
+                ).json()
+                seen = time.monotonic()
+                for event in page["data"]:
+                    job_id = event["data"].get("job_id")
+                    if job_id in wanted and job_id not in ended_at:
+                        ended_at[job_id] = seen
+                after = page["next_after"]
+                if len(page["data"]) < 500:
+                    await asyncio.sleep(0.2 if answering else 0.02)
+
+        watcher = asyncio.create_task(watch_ends())
         answer_started = time.monotonic()
         await gather_limited(job_ids, answer)
         last_answer = time.monotonic()
+        answering = False
+        with contextlib.suppress(TimeoutError):  # then `lost` says which never ended
+            await asyncio.wait_for(watcher, timeout=600)
+        drained = max(ended_at.values(), default=last_answer)
 
-        remaining = set(job_ids)
-        finals: dict[str, dict[str, Any]] = {}
-        while remaining:
-            jobs = await gather_limited(sorted(remaining), status)
-            for job in jobs:
-                if job["status"] in ("succeeded", "failed", "expired", "cancelled"):
-                    finals[job["id"]] = job
-                    remaining.discard(job["id"])
-            if remaining:
-                await asyncio.sleep(0.1)
-        drained = time.monotonic()
+        # Then every job's own view (not timed): its status, and how many times it started.
+        finals = {job["id"]: job for job in await gather_limited(job_ids, status)}
         succeeded = sum(1 for j in finals.values() if j["status"] == "succeeded")
         duplicated = sum(
             1
@@ -307,7 +336,8 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
             "poll_requests_per_second": round(poll_rate),
             "poll_load_generator": poll_tool,
             "answer_seconds": round(last_answer - answer_started, 1),
-            "drain_after_last_answer_seconds": round(drained - last_answer, 2),
+            "drain_after_last_answer_seconds": round(max(drained - last_answer, 0.0), 2),
+            "ended_before_last_answer": sum(1 for t in ended_at.values() if t <= last_answer),
             "succeeded": succeeded,
             "lost": n - succeeded,
             "duplicated": duplicated,

@@ -17,12 +17,14 @@ import logging
 import random
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
 from billfold.domain.jobs import JobQueue
 from billfold.jobs.backend import PeriodicHandler, TaskCall, TaskHandler
+from billfold.store.core import table
 from billfold.store.database import Database
 from billfold.store.ids import new_id, utcnow
 from billfold.store.tables import TaskRow
@@ -42,6 +44,18 @@ class TaskState:
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+TASKS = table(TaskRow)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTask:
+    id: str
+    queue: JobQueue
+    name: str
+    args: Mapping[str, str]
+    attempts: int  # including this run
 
 
 class EmbeddedJobBackend:
@@ -70,6 +84,9 @@ class EmbeddedJobBackend:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._stopping = False
+        # Ends of tasks not yet written; see `_finish`.
+        self._ended: list[tuple[str, dict[str, object]]] = []
+        self._ending = False
 
     # protocol -----------------------------------------------------------------------------
 
@@ -158,6 +175,7 @@ class EmbeddedJobBackend:
             task.cancel()
         await asyncio.gather(*self._loops, *running, return_exceptions=True)
         self._loops.clear()
+        self._write_ended()
         # Hand unfinished work back so the next start runs it at once.
         with self._db.write() as session:
             session.execute(
@@ -208,30 +226,37 @@ class EmbeddedJobBackend:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def _claim(self, queue: JobQueue, limit: int) -> list[TaskRow]:
+    def _claim(self, queue: JobQueue, limit: int) -> list[ClaimedTask]:
         now = utcnow()
         with self._db.write() as session:
             query = (
-                select(TaskRow)
+                select(TASKS.c.id, TASKS.c.name, TASKS.c.args, TASKS.c.attempts)
                 .where(
-                    TaskRow.status == TaskState.QUEUED,
-                    TaskRow.queue == queue.value,
-                    TaskRow.run_at <= now,
+                    TASKS.c.status == TaskState.QUEUED,
+                    TASKS.c.queue == queue.value,
+                    TASKS.c.run_at <= now,
                 )
-                .order_by(TaskRow.run_at, TaskRow.created_at)
+                .order_by(TASKS.c.run_at, TASKS.c.created_at)
                 .limit(limit)
             )
             if not self._db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query))
-            for row in rows:
-                row.status = TaskState.RUNNING
-                row.lease_owner = self._owner
-                row.lease_expires_at = now + self._lease
-                row.attempts += 1
-            session.flush()
-            session.expunge_all()
-            return rows
+            claimed = [
+                ClaimedTask(id=r[0], queue=queue, name=r[1], args=r[2], attempts=r[3] + 1)
+                for r in session.execute(query)
+            ]
+            if claimed:
+                session.execute(
+                    update(TASKS)
+                    .where(TASKS.c.id.in_([t.id for t in claimed]))
+                    .values(
+                        status=TaskState.RUNNING,
+                        lease_owner=self._owner,
+                        lease_expires_at=now + self._lease,
+                        attempts=TASKS.c.attempts + 1,
+                    )
+                )
+            return claimed
 
     def _next_run_at(self, queue: JobQueue) -> datetime | None:
         with self._db.read() as session:
@@ -249,9 +274,9 @@ class EmbeddedJobBackend:
             signal.clear()
             free = limit - sum(1 for t in self._running.values() if t.get_name() == queue.value)
             claimed = self._claim(queue, min(free, 500)) if free > 0 else []
-            for row in claimed:
-                task = asyncio.create_task(self._execute(row), name=queue.value)
-                self._running[row.id] = task
+            for claim in claimed:
+                task = asyncio.create_task(self._execute(claim), name=queue.value)
+                self._running[claim.id] = task
             if len(claimed) == min(free, 500) and free > 0:
                 await asyncio.sleep(0)  # more may be due: claim again after yielding
                 continue
@@ -263,48 +288,82 @@ class EmbeddedJobBackend:
                 async with asyncio.timeout(wait):
                     await signal.wait()
 
-    async def _execute(self, row: TaskRow) -> None:
-        handler = self._handlers.get(row.name)
+    async def _execute(self, task: ClaimedTask) -> None:
+        handler = self._handlers.get(task.name)
         error: str | None = None
         try:
             if handler is None:
-                error = f"no handler registered for task {row.name!r}"
+                error = f"no handler registered for task {task.name!r}"
             else:
-                await handler(row.args)
+                await handler(task.args)
         except asyncio.CancelledError:
-            self._running.pop(row.id, None)
+            self._running.pop(task.id, None)
             raise
         except Exception as exc:
             # Only the type: messages may carry values we must not persist.
             error = type(exc).__name__
-            log.warning("task %s (%s) failed with %s", row.id, row.name, error)
-        self._running.pop(row.id, None)
-        self._finish(row, error)
+            log.warning("task %s (%s) failed with %s", task.id, task.name, error)
+        self._running.pop(task.id, None)
+        self._finish(task, error)
         if handler is not None:
-            self._signal(JobQueue(row.queue))
+            self._signal(task.queue)
 
-    def _finish(self, row: TaskRow, error: str | None) -> None:
+    def _finish(self, task: ClaimedTask, error: str | None) -> None:
+        """Record a task's end with the others that end in this turn of the event loop.
+
+        Many parked jobs resume at once after a burst of answers; one transaction for
+        all the tasks that end together keeps that bookkeeping off their critical path.
+        A crash before the write only leaves a task `running`: its lease expires, it
+        runs again, and the job it runs is already finished, so that run does nothing.
+        """
         now = utcnow()
+        if error is None:
+            values: dict[str, object] = {
+                "status": TaskState.DONE,
+                "finished_at": now,
+                "lease_owner": None,
+            }
+        elif task.attempts < self._max_attempts and task.name in self._handlers:
+            delay = self._retry_base * 2 ** (task.attempts - 1) * (0.5 + random.random())
+            values = {
+                "status": TaskState.QUEUED,
+                "run_at": now + timedelta(seconds=delay),
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "last_error": error,
+            }
+        else:
+            values = {
+                "status": TaskState.FAILED,
+                "finished_at": now,
+                "lease_owner": None,
+                "last_error": error,
+            }
+        self._ended.append((task.id, values))
+        if self._loop is None:
+            self._write_ended()
+        elif not self._ending:
+            self._ending = True
+            self._loop.call_soon(self._write_ended)
+
+    def _write_ended(self) -> None:
+        self._ending = False
+        ended, self._ended = self._ended, []
+        if not ended:
+            return
+        done = [task_id for task_id, values in ended if values["status"] == TaskState.DONE]
         with self._db.write() as session:
-            if error is None:
-                values = {"status": TaskState.DONE, "finished_at": now, "lease_owner": None}
-            elif row.attempts < self._max_attempts and row.name in self._handlers:
-                delay = self._retry_base * 2 ** (row.attempts - 1) * (0.5 + random.random())
-                values = {
-                    "status": TaskState.QUEUED,
-                    "run_at": now + timedelta(seconds=delay),
-                    "lease_owner": None,
-                    "lease_expires_at": None,
-                    "last_error": error,
-                }
-            else:
-                values = {
-                    "status": TaskState.FAILED,
-                    "finished_at": now,
-                    "lease_owner": None,
-                    "last_error": error,
-                }
-            session.execute(update(TaskRow).where(TaskRow.id == row.id).values(**values))
+            if done:
+                finished_at = next(v["finished_at"] for _, v in ended if v["status"] == "done")
+                for start in range(0, len(done), 500):
+                    session.execute(
+                        update(TASKS)
+                        .where(TASKS.c.id.in_(done[start : start + 500]))
+                        .values(status=TaskState.DONE, finished_at=finished_at, lease_owner=None)
+                    )
+            for task_id, values in ended:
+                if values["status"] != TaskState.DONE:
+                    session.execute(update(TASKS).where(TASKS.c.id == task_id).values(values))
 
     async def _heartbeat(self) -> None:
         period = max(self._lease.total_seconds() / 3, 0.05)

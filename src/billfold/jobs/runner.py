@@ -22,7 +22,7 @@ from billfold.jobs.session import ChallengeExpired, JobCancelled, JobSession
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
 from billfold.services.jobs import RUN_JOB, enqueue_job, job_key
-from billfold.services.schedules import schedule_next_refresh
+from billfold.services.schedules import next_refresh_at
 from billfold.services.sync import apply_snapshot
 from billfold.store.jobs import ChallengeState
 from billfold.store.store import Unit
@@ -61,7 +61,9 @@ class JobRunner:
             if resumed and job.challenge is not None:
                 unit.jobs.close_challenge(job.challenge.id, ChallengeState.SUPERSEDED)
             if resumed and job.attempts >= ctx.policy.max_attempts:
-                self._fail(unit, job_id, connection.id, ErrorCode.INTERRUPTED, None)
+                self._fail(
+                    unit, job_id, connection.id, ErrorCode.INTERRUPTED, None, current=job.status
+                )
                 return
             unit.jobs.set_status(
                 job_id,
@@ -69,6 +71,7 @@ class JobRunner:
                 now,
                 count_attempt=True,
                 note="Resumed after a restart" if resumed else "Started",
+                current=job.status,
             )
             credentials = Credentials(unit.connections.credentials(connection.id))
             state = unit.connections.state(connection.id)
@@ -102,10 +105,11 @@ class JobRunner:
         remaining = max((job.deadline_at - ctx.clock()).total_seconds(), 0.001)
         try:
             # A challenge expires at the deadline at the latest; the grace lets a parked
-            # session report that (answer_timeout) rather than a bare job timeout.
-            snapshot = await asyncio.wait_for(
-                connector.sync(session, request), remaining + DEADLINE_GRACE_SECONDS
-            )
+            # session report that (answer_timeout) rather than a bare job timeout. A timeout
+            # scope, not wait_for: the connector runs in this task, so a session's deferred
+            # write (see `jobs.session`) finds the job already finished by this one.
+            async with asyncio.timeout(remaining + DEADLINE_GRACE_SECONDS):
+                snapshot = await connector.sync(session, request)
         except ConnectorError as exc:
             self._finish_failed(job_id, exc.code, exc.message, session=session)
             return
@@ -134,13 +138,15 @@ class JobRunner:
             connection = unit.connections.get(job.connection_id) if job else None
             if job is None or connection is None or job.status is not JobStatus.RUNNING:
                 return
-            session.write_notes(unit)
+            session.write_pending(unit, final=snapshot)
             summary = apply_snapshot(unit, connection=connection, snapshot=snapshot, now=now)
-            unit.jobs.mark_accounts_ready(job_id, now)
             if job.kind is JobKind.REFRESH:
                 unit.connections.set_attributes(connection.id, {"refresh_accounts": []})
             unit.connections.set_status(
                 connection.id, ConnectionStatus.ACTIVE, None, now, synced=True
+            )
+            unit.connections.set_next_refresh(
+                connection.id, next_refresh_at(connection.refresh_every_hours, now)
             )
             unit.jobs.set_status(
                 job_id,
@@ -151,6 +157,8 @@ class JobRunner:
                     f"{summary.transactions_changed} changed, {summary.transactions_removed} "
                     "removed transaction(s)"
                 ),
+                current=job.status,
+                accounts_ready_at=job.accounts_ready_at or session.accounts_ready_at or now,
             )
             base = {"connection_id": connection.id, "user_id": connection.user_id}
             record(
@@ -186,7 +194,6 @@ class JobRunner:
                     at=now,
                     data={**base, "account_id": account_id},
                 )
-            schedule_next_refresh(unit, connection.id, now)
 
     def _finish_failed(
         self,
@@ -201,10 +208,10 @@ class JobRunner:
             if job is None or job.is_finished:
                 return
             if session is not None:
-                session.write_notes(unit)
+                session.write_pending(unit, job.status)
             if job.challenge is not None:
                 unit.jobs.close_challenge(job.challenge.id, ChallengeState.EXPIRED)
-            self._fail(unit, job_id, job.connection_id, code, message, status)
+            self._fail(unit, job_id, job.connection_id, code, message, status, job.status)
 
     def _fail(
         self,
@@ -214,6 +221,7 @@ class JobRunner:
         code: ErrorCode,
         message: str | None,
         status: JobStatus = JobStatus.FAILED,
+        current: JobStatus | None = None,
     ) -> None:
         now = self._ctx.clock()
         connection = unit.connections.get(connection_id)
@@ -224,6 +232,7 @@ class JobRunner:
             note=message or ERROR_MESSAGES[code],
             error_code=code,
             error_message=message or ERROR_MESSAGES[code],
+            current=current,
         )
         if connection is None:
             return

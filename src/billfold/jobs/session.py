@@ -1,7 +1,17 @@
-"""The `Session` a connector gets: its decrypted login, `ask()` that parks the job, progress."""
+"""The `Session` a connector gets: its decrypted login, `ask()` that parks the job, progress.
+
+A session writes as little as it can on its own: progress notes, the erasure of an
+answer it took and the accounts it handed over early (`accounts_ready`) ride on its
+next write, or are written as soon as the connector waits on anything (the next
+turn of the event loop). A connector that goes straight from an answer to its
+snapshot, as most do, therefore costs one transaction to finish and no more;
+one that waits on a bank in between still shows its accounts at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -19,6 +29,8 @@ from billfold.services.sync import apply_accounts
 from billfold.store.ids import new_id
 from billfold.store.jobs import ChallengeState
 from billfold.store.store import Unit
+
+log = logging.getLogger("billfold.jobs")
 
 # How often a parked session re-reads its job even without a wake-up. Wake-ups are
 # not lost in practice (an answer that lands before the wait is seen by the re-read
@@ -57,6 +69,17 @@ class JobSession:
         # connector's notes cost no transactions of their own.
         self._notes: list[tuple[datetime, str]] = []
         self._flushed_at = time.monotonic()
+        # Written with the next write, or at the next turn of the event loop.
+        self._taken: str | None = None  # challenge whose answer was taken, to erase
+        self._ready: Snapshot | None = None  # accounts handed over early, to store
+        self._ready_at: datetime | None = None
+        self._write_scheduled = False
+        self._stopped = False  # a deferred write found the job no longer running
+
+    @property
+    def accounts_ready_at(self) -> datetime | None:
+        """When the connector handed over its accounts (None if it has not)."""
+        return self._ready_at
 
     @property
     def credentials(self) -> Credentials:
@@ -83,7 +106,7 @@ class JobSession:
                 created_at=now,
                 expires_at=expires_at,
             )
-            self.write_notes(unit)
+            self.write_pending(unit)
             unit.jobs.add_challenge(pending)
             record(
                 unit,
@@ -103,19 +126,22 @@ class JobSession:
                 now,
                 note=f"Waiting for an answer ({challenge.kind})",
                 challenge=pending,
+                current=job.status,
             )
         while True:
+            answer = None
             with ctx.store.read() as unit:
-                state = unit.jobs.challenge_status(pending.id)
-                job = unit.jobs.get(self._job_id, with_steps=False)
-            if job is None or job.status is JobStatus.CANCELLED or state is None:
+                status, state = unit.jobs.waiting_state(self._job_id, pending.id)
+                live = status is not None and status is not JobStatus.CANCELLED
+                if live and state == ChallengeState.ANSWERED:
+                    answer = unit.jobs.read_answer(pending.id)
+            if answer is not None:
+                # Erased with the next write: no transaction of its own.
+                self._taken = pending.id
+                self._schedule_write()
+                return answer
+            if status is None or status is JobStatus.CANCELLED or state is None:
                 raise JobCancelled()
-            if state == ChallengeState.ANSWERED:
-                with ctx.store.write() as unit:
-                    answer = unit.jobs.take_answer(pending.id)
-                if answer is not None:
-                    return answer
-                continue
             if state != ChallengeState.PENDING:
                 raise JobCancelled()
             remaining = (expires_at - ctx.clock()).total_seconds()
@@ -126,38 +152,89 @@ class JobSession:
             await self._wakeups.wait(self._job_id, min(remaining, RECHECK_SECONDS))
 
     async def progress(self, note: str) -> None:
+        self._check_live()
         self._notes.append((self._ctx.clock(), note[:500]))
-        if time.monotonic() - self._flushed_at < NOTE_FLUSH_SECONDS:
-            return
+        if self._write_scheduled or time.monotonic() - self._flushed_at < NOTE_FLUSH_SECONDS:
+            return  # a write comes soon enough and carries the note
         with self._ctx.store.write() as unit:
             job = unit.jobs.lock(self._job_id)
             if job is None or job.status is not JobStatus.RUNNING:
                 raise JobCancelled()
-            self.write_notes(unit)
+            self.write_pending(unit)
 
-    def write_notes(self, unit: Unit) -> None:
-        """Write the buffered progress notes inside the caller's transaction."""
-        for at, note in self._notes:
-            unit.jobs.note(self._job_id, note, at)
+    def write_pending(
+        self, unit: Unit, status: JobStatus = JobStatus.RUNNING, *, final: Snapshot | None = None
+    ) -> None:
+        """Write what the session holds back (see the module docstring) in the caller's
+        transaction.
+
+        `status` is the job's status under the caller's row lock (`running` unless the
+        caller says otherwise). `final` is the snapshot the caller is about to store:
+        accounts handed over early that it repeats unchanged are stored only once.
+        """
+        if self._taken is not None:
+            unit.jobs.erase_answer(self._taken)
+            self._taken = None
+        if self._ready is not None and self._ready_at is not None and status is JobStatus.RUNNING:
+            at = self._ready_at
+            if final is None or not _same_accounts(self._ready, final):
+                connection = unit.connections.get(self._connection_id)
+                if connection is not None:
+                    apply_accounts(unit, connection=connection, snapshot=self._ready, now=at)
+            unit.jobs.mark_accounts_ready(self._job_id, at)
+            self._ready = None
+        unit.jobs.notes(self._job_id, self._notes, status)
         self._notes.clear()
         self._flushed_at = time.monotonic()
 
     async def checkpoint(self, state: Mapping[str, Any]) -> None:
+        self._check_live()
         with self._ctx.store.write() as unit:
             job = unit.jobs.lock(self._job_id)
             if job is None or job.status is not JobStatus.RUNNING:
                 raise JobCancelled()
-            self.write_notes(unit)
+            self.write_pending(unit)
             unit.connections.save_state(self._connection_id, state)
 
     async def accounts_ready(self, snapshot: Snapshot) -> None:
+        self._check_live()
         now = self._ctx.clock()
-        with self._ctx.store.write() as unit:
-            job = unit.jobs.lock(self._job_id)
-            connection = unit.connections.get(self._connection_id)
-            if job is None or connection is None or job.status is not JobStatus.RUNNING:
-                raise JobCancelled()
-            self.write_notes(unit)
-            apply_accounts(unit, connection=connection, snapshot=snapshot, now=now)
-            unit.jobs.mark_accounts_ready(self._job_id, now)
-            unit.jobs.note(self._job_id, f"{len(snapshot.accounts)} account(s) found", now)
+        self._ready, self._ready_at = snapshot, now
+        # In the notes, so it keeps its place among the steps around it.
+        self._notes.append((now, f"{len(snapshot.accounts)} account(s) found"))
+        self._schedule_write()
+
+    def _check_live(self) -> None:
+        if self._stopped:
+            raise JobCancelled()
+
+    def _schedule_write(self) -> None:
+        if self._write_scheduled:
+            return
+        self._write_scheduled = True
+        asyncio.get_running_loop().call_soon(self._write_deferred)
+
+    def _write_deferred(self) -> None:
+        """The connector is waiting on something (or done): write what is held back."""
+        self._write_scheduled = False
+        if self._taken is None and self._ready is None:
+            return
+        try:
+            with self._ctx.store.write() as unit:
+                job = unit.jobs.lock(self._job_id)
+                if job is None or job.status is not JobStatus.RUNNING:
+                    self._stopped = True
+                    if job is not None and self._taken is not None:
+                        unit.jobs.erase_answer(self._taken)  # whatever became of the job
+                        self._taken = None
+                    return
+                self.write_pending(unit)
+        except Exception as exc:
+            # The next write of the session carries it instead.
+            log.warning("job %s: deferred write failed with %s", self._job_id, type(exc).__name__)
+
+
+def _same_accounts(ready: Snapshot, final: Snapshot) -> bool:
+    return ready.complete == final.complete and [a.account for a in ready.accounts] == [
+        a.account for a in final.accounts
+    ]

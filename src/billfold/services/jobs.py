@@ -121,12 +121,20 @@ def answer_challenge(
         if pending.is_expired(now):
             raise Conflict("the challenge has expired", code="challenge_expired")
         answer: Answer = pending.challenge.normalize_answer(values)
-        unit.jobs.store_answer(pending.id, answer, now)
+        unit.jobs.store_answer(pending, answer, now)
         unit.jobs.set_status(
-            job.id, JobStatus.RUNNING, now, note=f"Answer received ({pending.challenge.kind})"
+            job.id,
+            JobStatus.RUNNING,
+            now,
+            note=f"Answer received ({pending.challenge.kind})",
+            current=job.status,
         )
+        # Read back inside the transaction: the caller gets what it committed, without
+        # a second transaction per answer.
+        answered = unit.jobs.get(job_id)
     ctx.wakeups.notify(job_id)
-    return get_job(ctx=ctx, client_id=client_id, job_id=job_id)
+    assert answered is not None  # the row is locked: it cannot vanish mid-transaction
+    return answered
 
 
 def cancel_job(*, ctx: ServiceContext, client_id: str, job_id: str) -> Job:

@@ -26,7 +26,7 @@ def apply_accounts(
     unit: Unit, *, connection: Connection, snapshot: Snapshot, now: datetime
 ) -> SyncSummary:
     summary = SyncSummary()
-    existing = unit.accounts.for_connection(connection.id)
+    existing = unit.accounts.rows_for_connection(connection.id)
     for item in snapshot.accounts:
         data = item.account
         row = existing.get(data.external_id)
@@ -48,7 +48,6 @@ def apply_accounts(
         summary.accounts_closed = unit.accounts.deactivate_missing(
             connection.id, {a.account.external_id for a in snapshot.accounts}, now
         )
-    unit.flush()
     return summary
 
 
@@ -79,8 +78,7 @@ def apply_snapshot(
         summary.transactions_added += len(diff.added)
         summary.transactions_changed += len(diff.changed)
         summary.transactions_removed += len(diff.removed)
-    # Deletes first: a posted row may reuse nothing, but keep the unique index calm.
-    unit.flush()
+    # Deletes ran first (Core statements run at once): keeps the unique index calm.
     unit.transactions.insert_many(inserts, now)
     if snapshot.identity is not None:
         unit.connections.save_identity(connection.id, snapshot.identity)

@@ -6,31 +6,56 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import RowMapping, Select, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from billfold.domain.connections import Connection, ConnectionStatus
 from billfold.domain.errors import ErrorCode
 from billfold.domain.snapshot import Identity
+from billfold.store.core import execute, table, update_row
 from billfold.store.encryption import KeyRing
 from billfold.store.tables import ConnectionRow, JobRow
 
 
-def _connection(row: ConnectionRow) -> Connection:
+def _connection(row: RowMapping) -> Connection:
     return Connection(
-        id=row.id,
-        client_id=row.client_id,
-        user_id=row.user_id,
-        institution_id=row.institution_id,
-        status=ConnectionStatus(row.status),
-        error_code=ErrorCode(row.error_code) if row.error_code else None,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_synced_at=row.last_synced_at,
-        username=row.username,
-        refresh_every_hours=row.refresh_every_hours,
-        next_refresh_at=row.next_refresh_at,
+        id=row["id"],
+        client_id=row["client_id"],
+        user_id=row["user_id"],
+        institution_id=row["institution_id"],
+        status=ConnectionStatus(row["status"]),
+        error_code=ErrorCode(row["error_code"]) if row["error_code"] else None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_synced_at=row["last_synced_at"],
+        username=row["username"],
+        refresh_every_hours=row["refresh_every_hours"],
+        next_refresh_at=row["next_refresh_at"],
     )
+
+
+CONNECTIONS = table(ConnectionRow)
+# What a `Connection` shows: never the encrypted columns, which only some callers need.
+_VISIBLE = (
+    CONNECTIONS.c.id,
+    CONNECTIONS.c.client_id,
+    CONNECTIONS.c.user_id,
+    CONNECTIONS.c.institution_id,
+    CONNECTIONS.c.status,
+    CONNECTIONS.c.error_code,
+    CONNECTIONS.c.created_at,
+    CONNECTIONS.c.updated_at,
+    CONNECTIONS.c.last_synced_at,
+    CONNECTIONS.c.username,
+    CONNECTIONS.c.refresh_every_hours,
+    CONNECTIONS.c.next_refresh_at,
+)
+
+
+_GET = select(*_VISIBLE).where(CONNECTIONS.c.id == bindparam("connection_id"))
+_ADD = insert(CONNECTIONS)
+# One-column reads by column name, built on first use.
+_COLUMNS: dict[str, Select[Any]] = {}
 
 
 def _credentials_context(connection_id: str) -> str:
@@ -42,6 +67,9 @@ def _state_context(connection_id: str) -> str:
 
 
 class ConnectionRepository:
+    """Connections through SQLAlchemy Core: a job reads and writes its connection
+    several times, for thousands of jobs at a time (see `store.core`)."""
+
     def __init__(
         self, session: Session, keys: KeyRing, touched_jobs: set[str] | None = None
     ) -> None:
@@ -55,44 +83,54 @@ class ConnectionRepository:
         credentials: Mapping[str, str],
         attributes: Mapping[str, Any] | None = None,
     ) -> None:
-        self._s.add(
-            ConnectionRow(
-                id=connection.id,
-                client_id=connection.client_id,
-                user_id=connection.user_id,
-                institution_id=connection.institution_id,
-                status=connection.status.value,
-                error_code=None,
-                username=connection.username,
-                credentials=self._keys.encrypt_json(
+        execute(
+            self._s,
+            _ADD,
+            {
+                "id": connection.id,
+                "client_id": connection.client_id,
+                "user_id": connection.user_id,
+                "institution_id": connection.institution_id,
+                "status": connection.status.value,
+                "error_code": None,
+                "username": connection.username,
+                "credentials": self._keys.encrypt_json(
                     dict(credentials), context=_credentials_context(connection.id)
                 ),
-                connector_state=None,
-                identity=None,
-                attributes=dict(attributes or {}),
-                created_at=connection.created_at,
-                updated_at=connection.updated_at,
-                last_synced_at=None,
-                refresh_every_hours=connection.refresh_every_hours,
-            )
+                "connector_state": None,
+                "identity": None,
+                "attributes": dict(attributes or {}),
+                "created_at": connection.created_at,
+                "updated_at": connection.updated_at,
+                "last_synced_at": None,
+                "refresh_every_hours": connection.refresh_every_hours,
+                "next_refresh_at": None,
+            },
         )
 
     def get(self, connection_id: str, client_id: str | None = None) -> Connection | None:
-        row = self._row(connection_id, client_id)
-        return None if row is None else _connection(row)
-
-    def _row(self, connection_id: str, client_id: str | None) -> ConnectionRow | None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is None or (client_id is not None and row.client_id != client_id):
+        row = execute(self._s, _GET, {"connection_id": connection_id}).mappings().first()
+        if row is None or (client_id is not None and row["client_id"] != client_id):
             return None
-        return row
+        return _connection(row)
+
+    def _column(self, connection_id: str, column: str) -> Any:
+        statement = _COLUMNS.get(column)
+        if statement is None:
+            statement = _COLUMNS[column] = select(CONNECTIONS.c[column]).where(
+                CONNECTIONS.c.id == bindparam("connection_id")
+            )
+        return execute(self._s, statement, {"connection_id": connection_id}).scalar()
+
+    def _update(self, connection_id: str, **values: Any) -> None:
+        update_row(self._s, CONNECTIONS, "id", connection_id, **values)
 
     def for_client(self, client_id: str, *, user_id: str | None = None) -> list[Connection]:
-        query = select(ConnectionRow).where(ConnectionRow.client_id == client_id)
+        query = select(*_VISIBLE).where(CONNECTIONS.c.client_id == client_id)
         if user_id is not None:
-            query = query.where(ConnectionRow.user_id == user_id)
-        query = query.order_by(ConnectionRow.created_at, ConnectionRow.id)
-        return [_connection(r) for r in self._s.scalars(query)]
+            query = query.where(CONNECTIONS.c.user_id == user_id)
+        query = query.order_by(CONNECTIONS.c.created_at, CONNECTIONS.c.id)
+        return [_connection(r) for r in execute(self._s, query).mappings()]
 
     def set_status(
         self,
@@ -103,67 +141,70 @@ class ConnectionRepository:
         *,
         synced: bool = False,
     ) -> None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is None:
-            return
-        row.status = status.value
-        row.error_code = error_code.value if error_code else None
-        row.updated_at = at
+        values: dict[str, Any] = {
+            "status": status.value,
+            "error_code": error_code.value if error_code else None,
+            "updated_at": at,
+        }
         if synced:
-            row.last_synced_at = at
+            values["last_synced_at"] = at
+        self._update(connection_id, **values)
 
     def replace_credentials(
         self, connection_id: str, credentials: Mapping[str, str], at: datetime
     ) -> None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is None:
+        username = self._column(connection_id, "username")
+        if username is None and not self.exists(connection_id):
             return
-        row.credentials = self._keys.encrypt_json(
-            dict(credentials), context=_credentials_context(connection_id)
+        self._update(
+            connection_id,
+            credentials=self._keys.encrypt_json(
+                dict(credentials), context=_credentials_context(connection_id)
+            ),
+            username=credentials.get("username") or username,
+            updated_at=at,
         )
-        row.username = credentials.get("username") or row.username
-        row.updated_at = at
+
+    def exists(self, connection_id: str) -> bool:
+        return self._column(connection_id, "id") is not None
 
     def credentials(self, connection_id: str) -> dict[str, str]:
         """Decrypt a login. Only the job runner calls this, inside a connector session."""
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is None:
+        blob = self._column(connection_id, "credentials")
+        if blob is None:
             return {}
-        value = self._keys.decrypt_json(row.credentials, context=_credentials_context(row.id))
+        value = self._keys.decrypt_json(blob, context=_credentials_context(connection_id))
         return {str(k): str(v) for k, v in value.items()}
 
     def state(self, connection_id: str) -> dict[str, Any] | None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is None or row.connector_state is None:
+        blob = self._column(connection_id, "connector_state")
+        if blob is None:
             return None
-        value = self._keys.decrypt_json(row.connector_state, context=_state_context(row.id))
-        return dict(value)
+        return dict(self._keys.decrypt_json(blob, context=_state_context(connection_id)))
 
     def save_state(self, connection_id: str, state: Mapping[str, Any] | None) -> None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is None:
-            return
-        row.connector_state = (
-            None
+        self._update(
+            connection_id,
+            connector_state=None
             if state is None
-            else self._keys.encrypt_json(dict(state), context=_state_context(connection_id))
+            else self._keys.encrypt_json(dict(state), context=_state_context(connection_id)),
         )
 
     def save_identity(self, connection_id: str, identity: Identity) -> None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is not None:
-            row.identity = {
+        self._update(
+            connection_id,
+            identity={
                 "names": list(identity.names),
                 "addresses": list(identity.addresses),
                 "phones": list(identity.phones),
                 "emails": list(identity.emails),
-            }
+            },
+        )
 
     def identity(self, connection_id: str) -> Identity | None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is None or row.identity is None:
+        data = self._column(connection_id, "identity")
+        if data is None:
             return None
-        data = row.identity
         return Identity(
             tuple(data.get("names", ())),
             tuple(data.get("addresses", ())),
@@ -172,50 +213,46 @@ class ConnectionRepository:
         )
 
     def attributes(self, connection_id: str) -> dict[str, Any]:
-        row = self._s.get(ConnectionRow, connection_id)
-        return {} if row is None else dict(row.attributes or {})
+        return dict(self._column(connection_id, "attributes") or {})
 
     def set_attributes(self, connection_id: str, attributes: Mapping[str, Any]) -> None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is not None:
-            row.attributes = {**(row.attributes or {}), **attributes}
+        if not self.exists(connection_id):
+            return
+        self._update(connection_id, attributes={**self.attributes(connection_id), **attributes})
 
     def refresh_every_hours(self, connection_id: str) -> int | None:
-        return self._s.scalar(
-            select(ConnectionRow.refresh_every_hours).where(ConnectionRow.id == connection_id)
-        )
+        hours: int | None = self._column(connection_id, "refresh_every_hours")
+        return hours
 
     def set_refresh_every(self, connection_id: str, hours: int | None) -> None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is not None:
-            row.refresh_every_hours = hours
+        self._update(connection_id, refresh_every_hours=hours)
 
     def set_next_refresh(self, connection_id: str, at: datetime | None) -> None:
-        row = self._s.get(ConnectionRow, connection_id)
-        if row is not None:
-            row.next_refresh_at = at
+        self._update(connection_id, next_refresh_at=at)
 
     def due_for_refresh(self, now: datetime, limit: int) -> list[Connection]:
         """Linked connections whose scheduled refresh time has come, oldest first."""
-        rows = self._s.scalars(
-            select(ConnectionRow)
+        query = (
+            select(*_VISIBLE)
             .where(
-                ConnectionRow.next_refresh_at <= now,
-                ConnectionRow.status.in_(
+                CONNECTIONS.c.next_refresh_at <= now,
+                CONNECTIONS.c.status.in_(
                     [ConnectionStatus.ACTIVE.value, ConnectionStatus.ERROR.value]
                 ),
             )
-            .order_by(ConnectionRow.next_refresh_at)
+            .order_by(CONNECTIONS.c.next_refresh_at)
             .limit(limit)
         )
-        return [_connection(r) for r in rows]
+        return [_connection(r) for r in execute(self._s, query).mappings()]
 
     def delete(self, connection_id: str) -> None:
         """Delete at once (not at flush): the database cascades to jobs, accounts, transactions."""
         self._touched_jobs.update(
-            self._s.scalars(select(JobRow.id).where(JobRow.connection_id == connection_id))
+            execute(
+                self._s, select(JobRow.id).where(JobRow.connection_id == connection_id)
+            ).scalars()
         )
-        self._s.execute(delete(ConnectionRow).where(ConnectionRow.id == connection_id))
+        execute(self._s, delete(CONNECTIONS).where(CONNECTIONS.c.id == connection_id))
 
     def rewrap_all(self, keys: KeyRing) -> int:
         """Re-wrap every encrypted value under the active key (rotation)."""

@@ -6,15 +6,36 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import RowMapping, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from billfold.domain.accounts import Account, AccountData, AccountType, Holder
 from billfold.domain.money import from_minor, to_minor
 from billfold.domain.snapshot import StoredTransaction
 from billfold.domain.transactions import Transaction, TransactionData, TransactionStatus
+from billfold.store.core import connection as ordered_connection
+from billfold.store.core import execute, table, update_row
 from billfold.store.encryption import KeyRing
 from billfold.store.tables import AccountRow, TransactionRow
+
+ACCOUNTS = table(AccountRow)
+TRANSACTIONS = table(TransactionRow)
+_ACCOUNT_ROWS = select(ACCOUNTS).where(ACCOUNTS.c.connection_id == bindparam("connection_id"))
+_ADD_ACCOUNT = insert(ACCOUNTS)
+_DEACTIVATE = (
+    update(ACCOUNTS)
+    .where(
+        ACCOUNTS.c.connection_id == bindparam("b_connection_id"),
+        ACCOUNTS.c.is_active.is_(True),
+        ACCOUNTS.c.external_id.not_in(bindparam("keep", expanding=True)),
+    )
+    .values(is_active=False, updated_at=bindparam("at", type_=ACCOUNTS.c.updated_at.type))
+)
+_DIFF_ALL = select(TRANSACTIONS).where(TRANSACTIONS.c.account_id == bindparam("account_id"))
+_DIFF_SINCE = _DIFF_ALL.where(
+    (TRANSACTIONS.c.date >= bindparam("since", type_=TRANSACTIONS.c.date.type))
+    | (TRANSACTIONS.c.status == TransactionStatus.PENDING.value)
+)
 
 _INSERT_COLUMNS = (
     "id", "client_id", "account_id", "external_id", "amount", "currency", "status", "date",
@@ -50,10 +71,15 @@ class AccountRepository:
         rows = self._s.scalars(select(AccountRow).where(AccountRow.connection_id == connection_id))
         return {r.external_id: r for r in rows}
 
+    def rows_for_connection(self, connection_id: str) -> dict[str, RowMapping]:
+        """The connection's account rows by external id, as plain rows (the sync path)."""
+        rows = execute(self._s, _ACCOUNT_ROWS, {"connection_id": connection_id}).mappings()
+        return {r["external_id"]: r for r in rows}
+
     def upsert(
         self,
         *,
-        existing: AccountRow | None,
+        existing: RowMapping | None,
         new_id: str,
         client_id: str,
         user_id: str,
@@ -61,7 +87,10 @@ class AccountRepository:
         data: AccountData,
         at: datetime,
     ) -> tuple[str, bool]:
-        """Insert or update one account; returns (account id, balance changed)."""
+        """Insert or update one account; returns (account id, balance changed).
+
+        `existing` is the account's row from `rows_for_connection`, or None for a new one.
+        """
         values: dict[str, Any] = {
             "name": data.name,
             "type": data.type.value,
@@ -74,55 +103,53 @@ class AccountRepository:
         for name in _MONEY_FIELDS:
             amount = getattr(data, name)
             values[name] = None if amount is None else to_minor(amount, data.currency)
-        account_id = existing.id if existing is not None else new_id
+        account_id = existing["id"] if existing is not None else new_id
         sensitive = {
             "full_number": data.full_number,
             "routing_number": data.routing_number,
             "owner_name": data.owner_name,
         }
         if existing is None:
-            row = AccountRow(
-                id=account_id,
-                client_id=client_id,
-                user_id=user_id,
-                connection_id=connection_id,
-                external_id=data.external_id,
-                created_at=at,
-                updated_at=at,
-                balance_updated_at=at,
-                **values,
+            execute(
+                self._s,
+                _ADD_ACCOUNT,
+                {
+                    "id": account_id,
+                    "client_id": client_id,
+                    "user_id": user_id,
+                    "connection_id": connection_id,
+                    "external_id": data.external_id,
+                    "created_at": at,
+                    "updated_at": at,
+                    "balance_updated_at": at,
+                    "sensitive": self._keys.encrypt_json(
+                        sensitive, context=_sensitive_context(account_id)
+                    ),
+                    **values,
+                },
             )
-            row.sensitive = self._keys.encrypt_json(
-                sensitive, context=_sensitive_context(account_id)
-            )
-            self._s.add(row)
             return account_id, True
-        balance_changed = any(getattr(existing, n) != values[n] for n in _MONEY_FIELDS)
-        changed = balance_changed or any(getattr(existing, k) != v for k, v in values.items())
-        old_sensitive = self._decrypt_sensitive(existing)
-        if old_sensitive != sensitive:
-            existing.sensitive = self._keys.encrypt_json(
+        balance_changed = any(existing[n] != values[n] for n in _MONEY_FIELDS)
+        changed = balance_changed or any(existing[k] != v for k, v in values.items())
+        if self._decrypt_blob(existing["sensitive"], account_id) != sensitive:
+            values["sensitive"] = self._keys.encrypt_json(
                 sensitive, context=_sensitive_context(account_id)
             )
             changed = True
-        if changed:
-            for key, value in values.items():
-                setattr(existing, key, value)
-            existing.updated_at = at
+        if not changed:
+            return account_id, False
+        values["updated_at"] = at
         if balance_changed:
-            existing.balance_updated_at = at
+            values["balance_updated_at"] = at
+        update_row(self._s, ACCOUNTS, "id", account_id, **values)
         return account_id, balance_changed
 
     def deactivate_missing(
         self, connection_id: str, keep_external_ids: set[str], at: datetime
     ) -> int:
-        count = 0
-        for row in self.for_connection(connection_id).values():
-            if row.external_id not in keep_external_ids and row.is_active:
-                row.is_active = False
-                row.updated_at = at
-                count += 1
-        return count
+        params = {"b_connection_id": connection_id, "keep": sorted(keep_external_ids), "at": at}
+        result = execute(self._s, _DEACTIVATE, params)
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def get(
         self, account_id: str, client_id: str | None = None, *, sensitive: bool = False
@@ -160,9 +187,12 @@ class AccountRepository:
         return count
 
     def _decrypt_sensitive(self, row: AccountRow) -> dict[str, Any]:
-        if row.sensitive is None:
+        return self._decrypt_blob(row.sensitive, row.id)
+
+    def _decrypt_blob(self, blob: bytes | None, account_id: str) -> dict[str, Any]:
+        if blob is None:
             return {}
-        return dict(self._keys.decrypt_json(row.sensitive, context=_sensitive_context(row.id)))
+        return dict(self._keys.decrypt_json(blob, context=_sensitive_context(account_id)))
 
     def _account(self, row: AccountRow, *, sensitive: bool) -> Account:
         secret = self._decrypt_sensitive(row) if sensitive else {}
@@ -196,20 +226,20 @@ class AccountRepository:
         )
 
 
-def _txn_data(row: TransactionRow) -> TransactionData:
+def _txn_data(row: RowMapping) -> TransactionData:
     return TransactionData(
-        external_id=row.external_id,
-        amount=from_minor(row.amount, row.currency),
-        date=row.date,
-        description=row.description,
-        status=TransactionStatus(row.status),
-        currency=row.currency,
-        posted_date=row.posted_date,
-        merchant=row.merchant,
-        category=row.category,
-        memo=row.memo,
-        check_number=row.check_number,
-        pending_external_id=row.pending_external_id,
+        external_id=row["external_id"],
+        amount=from_minor(row["amount"], row["currency"]),
+        date=row["date"],
+        description=row["description"],
+        status=TransactionStatus(row["status"]),
+        currency=row["currency"],
+        posted_date=row["posted_date"],
+        merchant=row["merchant"],
+        category=row["category"],
+        memo=row["memo"],
+        check_number=row["check_number"],
+        pending_external_id=row["pending_external_id"],
     )
 
 
@@ -236,13 +266,12 @@ class TransactionRepository:
 
     def stored_for_diff(self, account_id: str, since: date | None) -> list[StoredTransaction]:
         """Stored transactions a snapshot could match: in its window, or pending."""
-        query = select(TransactionRow).where(TransactionRow.account_id == account_id)
-        if since is not None:
-            query = query.where(
-                (TransactionRow.date >= since)
-                | (TransactionRow.status == TransactionStatus.PENDING.value)
-            )
-        return [StoredTransaction(r.id, _txn_data(r)) for r in self._s.scalars(query)]
+        if since is None:
+            rows = execute(self._s, _DIFF_ALL, {"account_id": account_id}).mappings()
+        else:
+            params = {"account_id": account_id, "since": since}
+            rows = execute(self._s, _DIFF_SINCE, params).mappings()
+        return [StoredTransaction(r["id"], _txn_data(r)) for r in rows]
 
     def insert_many(
         self, rows: Sequence[tuple[str, str, str, TransactionData, str | None]], at: datetime
@@ -252,7 +281,7 @@ class TransactionRepository:
             return
         # One driver-level executemany: the ORM's and Core's per-row bookkeeping cost
         # more than SQLite's own insert (a link inserts hundreds of rows, an import millions).
-        connection = self._s.connection()
+        connection = ordered_connection(self._s)
         sqlite = connection.dialect.name == "sqlite"
         marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         sql = (
@@ -291,21 +320,19 @@ class TransactionRepository:
         connection.exec_driver_sql(sql, params)
 
     def update(self, transaction_id: str, data: TransactionData, at: datetime) -> None:
-        row = self._s.get(TransactionRow, transaction_id)
-        if row is not None:
-            for key, value in _txn_values(data).items():
-                setattr(row, key, value)
-            row.updated_at = at
+        update_row(self._s, TRANSACTIONS, "id", transaction_id, **_txn_values(data), updated_at=at)
 
     def delete_many(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), 500):
-            self._s.execute(
-                delete(TransactionRow).where(TransactionRow.id.in_(ids[start : start + 500]))
+            execute(
+                self._s,
+                delete(TRANSACTIONS).where(TRANSACTIONS.c.id.in_(ids[start : start + 500])),
             )
 
     def get(self, transaction_id: str, client_id: str) -> Transaction | None:
-        row = self._s.get(TransactionRow, transaction_id)
-        if row is None or row.client_id != client_id:
+        query = select(TRANSACTIONS).where(TRANSACTIONS.c.id == transaction_id)
+        row = execute(self._s, query).mappings().first()
+        if row is None or row["client_id"] != client_id:
             return None
         return self._transaction(row)
 
@@ -321,23 +348,21 @@ class TransactionRepository:
         status: TransactionStatus | None = None,
     ) -> list[Transaction]:
         """Newest first (date, then id, descending); `after` = last row of the previous page."""
-        query = select(TransactionRow).where(TransactionRow.client_id == client_id)
+        t = TRANSACTIONS.c
+        query = select(TRANSACTIONS).where(t.client_id == client_id)
         if account_ids is not None:
-            query = query.where(TransactionRow.account_id.in_(list(account_ids)))
+            query = query.where(t.account_id.in_(list(account_ids)))
         if start is not None:
-            query = query.where(TransactionRow.date >= start)
+            query = query.where(t.date >= start)
         if end is not None:
-            query = query.where(TransactionRow.date <= end)
+            query = query.where(t.date <= end)
         if status is not None:
-            query = query.where(TransactionRow.status == status.value)
+            query = query.where(t.status == status.value)
         if after is not None:
             last_date, last_id = after
-            query = query.where(
-                (TransactionRow.date < last_date)
-                | ((TransactionRow.date == last_date) & (TransactionRow.id < last_id))
-            )
-        query = query.order_by(TransactionRow.date.desc(), TransactionRow.id.desc()).limit(limit)
-        return [self._transaction(r) for r in self._s.scalars(query)]
+            query = query.where((t.date < last_date) | ((t.date == last_date) & (t.id < last_id)))
+        query = query.order_by(t.date.desc(), t.id.desc()).limit(limit)
+        return [self._transaction(r) for r in execute(self._s, query).mappings()]
 
     def count(self, account_id: str) -> int:
         return int(
@@ -350,13 +375,13 @@ class TransactionRepository:
         )
 
     @staticmethod
-    def _transaction(row: TransactionRow) -> Transaction:
+    def _transaction(row: RowMapping) -> Transaction:
         return Transaction(
-            id=row.id,
-            client_id=row.client_id,
-            account_id=row.account_id,
+            id=row["id"],
+            client_id=row["client_id"],
+            account_id=row["account_id"],
             data=_txn_data(row),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            pending_transaction_id=row.pending_transaction_id,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            pending_transaction_id=row["pending_transaction_id"],
         )

@@ -12,9 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from billfold.store.core import execute, table
 from billfold.store.encryption import KeyRing
 from billfold.store.ids import new_id
 from billfold.store.tables import Base
@@ -74,6 +86,16 @@ class WebhookAttemptRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(300))
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+EVENTS = table(EventRow)
+ENDPOINTS = table(WebhookEndpointRow)
+DELIVERIES = table(WebhookDeliveryRow)
+_ADD_EVENT = insert(EVENTS)
+_ADD_DELIVERY = insert(DELIVERIES)
+_ENABLED_ENDPOINTS = select(ENDPOINTS.c.id, ENDPOINTS.c.event_types).where(
+    ENDPOINTS.c.client_id == bindparam("client_id"), ENDPOINTS.c.enabled.is_(True)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,36 +175,50 @@ class OutboxRepository:
         self._keys = keys
         # Ids of deliveries this transaction created or re-armed (queued after commit).
         self.new_deliveries = new_deliveries
+        self._endpoints: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
 
     # events ---------------------------------------------------------------------------
 
     def emit(self, client_id: str, type_: str, data: dict[str, Any], at: datetime) -> str:
         """Record an event and a pending delivery for every enabled endpoint that wants it."""
         event_id = new_id()
-        self._s.add(
-            EventRow(id=event_id, client_id=client_id, type=type_, data=data, created_at=at)
+        execute(
+            self._s,
+            _ADD_EVENT,
+            {"id": event_id, "client_id": client_id, "type": type_, "data": data, "created_at": at},
         )
-        for row in self._s.scalars(
-            select(WebhookEndpointRow).where(
-                WebhookEndpointRow.client_id == client_id, WebhookEndpointRow.enabled.is_(True)
-            )
-        ):
-            if _endpoint(row).wants(type_):
+        deliveries = []
+        for endpoint_id, event_types in self._enabled_endpoints(client_id):
+            if "*" in event_types or type_ in event_types:
                 delivery_id = new_id()
-                self._s.add(
-                    WebhookDeliveryRow(
-                        id=delivery_id,
-                        endpoint_id=row.id,
-                        event_id=event_id,
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=at,
-                        created_at=at,
-                        updated_at=at,
-                    )
+                deliveries.append(
+                    {
+                        "id": delivery_id,
+                        "endpoint_id": endpoint_id,
+                        "event_id": event_id,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": at,
+                        "last_status_code": None,
+                        "last_error": None,
+                        "created_at": at,
+                        "updated_at": at,
+                    }
                 )
                 self.new_deliveries.add(delivery_id)
+        if deliveries:
+            execute(self._s, _ADD_DELIVERY, deliveries)
         return event_id
+
+    def _enabled_endpoints(self, client_id: str) -> list[tuple[str, tuple[str, ...]]]:
+        """(id, event types) of the client's enabled endpoints, read once per transaction:
+        a job's finish emits several events, thousands of jobs finish together."""
+        found = self._endpoints.get(client_id)
+        if found is None:
+            rows = execute(self._s, _ENABLED_ENDPOINTS, {"client_id": client_id}).mappings()
+            found = [(str(r["id"]), tuple(r["event_types"])) for r in rows]
+            self._endpoints[client_id] = found
+        return found
 
     def events_after(
         self, client_id: str, after: int, limit: int, types: Sequence[str] | None = None
@@ -199,6 +235,7 @@ class OutboxRepository:
     # endpoints ------------------------------------------------------------------------
 
     def add_endpoint(self, endpoint: Endpoint, secret: str) -> None:
+        self._endpoints.clear()
         self._s.add(
             WebhookEndpointRow(
                 id=endpoint.id,
@@ -231,6 +268,7 @@ class OutboxRepository:
         return [_endpoint(r) for r in rows]
 
     def update_endpoint(self, endpoint_id: str, at: datetime, **values: Any) -> None:
+        self._endpoints.clear()
         row = self._s.get(WebhookEndpointRow, endpoint_id)
         if row is None:
             return
@@ -239,6 +277,7 @@ class OutboxRepository:
         row.updated_at = at
 
     def delete_endpoint(self, endpoint_id: str) -> None:
+        self._endpoints.clear()
         row = self._s.get(WebhookEndpointRow, endpoint_id)
         if row is not None:
             self._s.delete(row)
