@@ -135,7 +135,11 @@ class Container:
         )
         self.api_keys = ApiKeyVerifier(self.ctx, settings.api_key_cache_seconds)
         self.store.on_jobs_changed(self.job_views.invalidate)
-        self.store.on_jobs_changed(self._announce_job_changes)
+        if isinstance(self.job_changes, PgWakeups):
+            # Other processes hear of a change through a NOTIFY sent in its own transaction.
+            self.store.on_jobs_committing(self.job_changes.notify_within)
+        else:
+            self.store.on_jobs_changed(self._announce_job_changes)
         self._started = False
 
     async def _deliver_webhook(self, args: Mapping[str, str]) -> None:
@@ -148,11 +152,8 @@ class Container:
         await self.runner.recover()
 
     def _announce_job_changes(self, job_ids: set[str]) -> None:
-        if isinstance(self.job_changes, PgWakeups):
-            self.job_changes.notify_many(job_ids)
-        else:
-            for job_id in job_ids:
-                self.job_changes.notify(job_id)
+        for job_id in job_ids:
+            self.job_changes.notify(job_id)
 
     def prepare(self) -> None:
         """Migrate the schema and fill the institution directory (safe to repeat)."""

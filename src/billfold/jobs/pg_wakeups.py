@@ -13,7 +13,8 @@ import logging
 from collections.abc import Callable, Iterable
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from billfold.jobs.procrastinate_backend import libpq_url
 from billfold.jobs.wakeups import LocalWakeups
@@ -40,13 +41,17 @@ class PgWakeups:
         self.notify_many([key])
 
     def notify_many(self, keys: Iterable[str]) -> None:
-        batch = list(keys)
         with self._db.engine.begin() as connection:
-            for start in range(0, len(batch), _BATCH):
-                connection.execute(
-                    text("SELECT pg_notify(:c, :p)"),
-                    {"c": self._channel, "p": ",".join(batch[start : start + _BATCH])},
-                )
+            self.notify_within(connection, keys)
+
+    def notify_within(self, connection: Connection | Session, keys: Iterable[str]) -> None:
+        """NOTIFY inside the caller's transaction: delivered when, and only if, it commits."""
+        batch = list(keys)
+        for start in range(0, len(batch), _BATCH):
+            connection.execute(
+                text("SELECT pg_notify(:c, :p)"),
+                {"c": self._channel, "p": ",".join(batch[start : start + _BATCH])},
+            )
 
     async def wait(self, key: str, timeout: float) -> bool:
         return await self._local.wait(key, timeout)

@@ -43,7 +43,16 @@ class Store:
         self.database = database
         self.keys = keys
         self._job_listeners: list[Callable[[set[str]], None]] = []
+        self._job_commit_hooks: list[Callable[[Session, set[str]], None]] = []
         self._delivery_listeners: list[Callable[[set[str]], None]] = []
+
+    def on_jobs_committing(self, hook: Callable[[Session, set[str]], None]) -> None:
+        """Call `hook` inside a write transaction that changed jobs, just before it commits.
+
+        For work that must commit or roll back with the change, such as PostgreSQL
+        NOTIFYs (delivered at commit), which then cost no transaction of their own.
+        """
+        self._job_commit_hooks.append(hook)
 
     def on_jobs_changed(self, listener: Callable[[set[str]], None]) -> None:
         """Call `listener` with the ids of jobs a write transaction changed, after it commits."""
@@ -67,6 +76,9 @@ class Store:
         with self.database.write() as session:
             unit = Unit(session, self.keys)
             yield unit
+            if unit.touched_jobs:
+                for hook in self._job_commit_hooks:
+                    hook(session, unit.touched_jobs)
         if unit.touched_jobs:
             for listener in self._job_listeners:
                 listener(unit.touched_jobs)
