@@ -433,12 +433,12 @@ class UploadedStatement:
 
 def _is_statement_connection(ctx: ServiceContext, connection_id: str) -> bool:
     with ctx.store.read() as unit:
-        return statements.is_statement_connection(unit, connection_id)
+        return connections.is_statement_connection(unit, connection_id)
 
 
 def _has_statement_import(ctx: ServiceContext, connection_id: str) -> bool:
     with ctx.store.read() as unit:
-        return statements.is_statement_connection(unit, connection_id) and bool(
+        return connections.is_statement_connection(unit, connection_id) and bool(
             StatementImportRepository(unit.session).for_connection(connection_id)
         )
 

@@ -121,9 +121,14 @@ def _add_connection(
     return connection
 
 
+def is_statement_connection(unit: Unit, connection_id: str) -> bool:
+    """Fed by uploaded statements rather than a login (see services.statements)."""
+    return unit.connections.attributes(connection_id).get("source") == STATEMENT_SOURCE
+
+
 def require_login(unit: Unit, connection_id: str) -> None:
     """Refuse a job on a connection fed by uploaded statements: it has no login to run."""
-    if unit.connections.attributes(connection_id).get("source") == STATEMENT_SOURCE:
+    if is_statement_connection(unit, connection_id):
         raise Conflict(
             "this connection is fed by uploaded statements; upload the next statement "
             "with POST /v1/statements and its connection_id",

@@ -25,6 +25,7 @@ from billfold.domain.connections import Connection, ConnectionStatus
 from billfold.domain.errors import Conflict, InvalidInput, NotFound
 from billfold.domain.imports import STATEMENT_SOURCE, ImportedAccount, StatementImport
 from billfold.domain.money import exponent
+from billfold.services.connections import is_statement_connection
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
 from billfold.statements.identity import LineIdentities, UnsortedLines
@@ -127,10 +128,6 @@ def _new_statement_connection(
         last_synced_at=None,
         refresh_every_hours=None,
     )
-
-
-def is_statement_connection(unit: Unit, connection_id: str) -> bool:
-    return unit.connections.attributes(connection_id).get("source") == STATEMENT_SOURCE
 
 
 def import_statement(

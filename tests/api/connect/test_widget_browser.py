@@ -8,108 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from billfold.api.connect.demo import enable_demo
-from billfold.demo import DemoSetup, ensure_demo
 from billfold.services.context import JobPolicy
-from conftest import RunningServer, make_settings, start_server, stop_server
+from connect_browser import FRAME, Demo, shot
 from flows import institution_id, ok
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-if not shutil.which("chromium") and not Path(CHROMIUM).exists():
-    pytest.skip(
-        "Chromium is not installed (scripts/test.sh installs it as root)", allow_module_level=True
-    )
-
-SHOTS = Path(__file__).resolve().parents[3] / "build" / "screenshots"
-FRAME = "iframe[title^='Billfold Connect']"
+expect = playwright_api.expect
 # From pressing an answer's button to the next screen: within one poll interval (500 ms).
 # The widget long-polls, so this measures about 0.1 s here.
 SCREEN_CHANGE_LIMIT = 0.5
-expect = playwright_api.expect
-
-
-@dataclass
-class Demo:
-    server: RunningServer
-    setup: DemoSetup
-    api: httpx.Client
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    tmp = tmp_path_factory.mktemp("connect")
-    settings = make_settings(tmp, f"sqlite:///{tmp / 'billfold.db'}")
-    running, uv, thread = start_server(settings)
-    try:
-        setup = ensure_demo(running.container.ctx, tmp / "demo-api-key")
-        enable_demo(uv.config.app, client_id=setup.client_id, user_id=setup.user_id)
-        with running.client(setup.api_key) as api:
-            yield Demo(running, setup, api)
-    finally:
-        stop_server(uv, thread, running.logs)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
-    opened.set_default_timeout(8000)
-    problems: list[str] = []
-    opened.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
-    opened.on(
-        "console",
-        lambda msg: (
-            problems.append(msg.text)
-            if msg.type == "error" and "Failed to load resource" not in msg.text
-            else None
-        ),
-    )
-    try:
-        yield opened
-    finally:
-        context.close()
-    # No script error and no Content-Security-Policy violation on any screen.
-    assert problems == []
-
-
-_shot_names: set[str] = set()
-
-
-def shot(page: Any, name: str) -> None:
-    """The page (host with the widget on top) at 360 px and 1280 px, once per screen name."""
-    if name in _shot_names:
-        return
-    _shot_names.add(name)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((360, 740), (1280, 800)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"))
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 class Widget:

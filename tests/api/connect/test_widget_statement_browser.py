@@ -8,27 +8,15 @@ Screenshots of the new screens at 360 px and 1280 px go to build/screenshots/.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from billfold.api.connect.demo import enable_demo
-from billfold.demo import ensure_demo
-from conftest import RunningServer, make_settings, start_server, stop_server
+from connect_browser import FRAME, Demo, shot
 from flows import institution_id, ok
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-if not shutil.which("chromium") and not Path(CHROMIUM).exists():
-    pytest.skip(
-        "Chromium is not installed (scripts/test.sh installs it as root)", allow_module_level=True
-    )
-
-SHOTS = Path(__file__).resolve().parents[3] / "build" / "screenshots"
-FRAME = "iframe[title^='Billfold Connect']"
 expect = playwright_api.expect
 
 CSV = """Date,Description,Amount,Balance
@@ -37,71 +25,6 @@ CSV = """Date,Description,Amount,Balance
 03/09/2024,CITY WATER UTILITY,-61.20,"3,353.67"
 03/28/2024,RENT MARCH,-1200.00,"2,153.67"
 """
-
-
-class Demo:
-    def __init__(self, server: RunningServer, user_id: str, api: Any) -> None:
-        self.server = server
-        self.user_id = user_id
-        self.api = api
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    tmp = tmp_path_factory.mktemp("connect-statements")
-    settings = make_settings(tmp, f"sqlite:///{tmp / 'billfold.db'}")
-    running, uv, thread = start_server(settings)
-    try:
-        setup = ensure_demo(running.container.ctx, tmp / "demo-api-key")
-        enable_demo(uv.config.app, client_id=setup.client_id, user_id=setup.user_id)
-        with running.client(setup.api_key) as api:
-            yield Demo(running, setup.user_id, api)
-    finally:
-        stop_server(uv, thread, running.logs)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
-    opened.set_default_timeout(8000)
-    problems: list[str] = []
-    opened.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
-    opened.on(
-        "console",
-        lambda msg: (
-            problems.append(msg.text)
-            if msg.type == "error" and "Failed to load resource" not in msg.text
-            else None
-        ),
-    )
-    try:
-        yield opened
-    finally:
-        context.close()
-    # No script error and no Content-Security-Policy violation on any screen.
-    assert problems == []
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((360, 740), (1280, 800)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"))
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def screen(frame: Any, name: str, code: str | None = None) -> Any:
