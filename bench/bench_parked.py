@@ -226,7 +226,9 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
         user = (await api.post("/v1/users", json={})).json()["id"]
 
         async def link(_: int) -> str:
-            response = await api.post(
+            response = await call(
+                api,
+                "POST",
                 "/v1/connections",
                 json={
                     "user_id": user,

@@ -12,6 +12,7 @@ from billfold.jobs.embedded import EmbeddedJobBackend
 from billfold.jobs.pg_wakeups import PgWakeups
 from billfold.jobs.procrastinate_backend import ProcrastinateJobBackend, ensure_schema
 from billfold.jobs.runner import JobRunner
+from billfold.jobs.store_calls import InlineStoreCalls, StoreCalls, ThreadedStoreCalls
 from billfold.jobs.wakeups import LocalWakeups
 from billfold.services.clients import ApiKeyVerifier
 from billfold.services.context import JobPolicy, ServiceContext
@@ -25,6 +26,8 @@ from billfold.store.database import Database
 from billfold.store.encryption import load_key_ring
 from billfold.store.store import Store
 from billfold.webhooks.sender import HttpxWebhookSender
+
+DEFAULT_STORE_THREADS = 8
 
 
 def build_connectors(settings: Settings) -> dict[str, Connector]:
@@ -76,6 +79,15 @@ def webhook_policy(settings: Settings) -> WebhookPolicy:
     )
 
 
+def store_calls(settings: Settings) -> StoreCalls:
+    """Jobs' store calls: on threads for scale-out workers on PostgreSQL (see
+    `jobs.store_calls`), on the event loop for the embedded backend, unless configured."""
+    threads = settings.store_threads
+    if threads is None:
+        threads = DEFAULT_STORE_THREADS if settings.job_backend == "procrastinate" else 0
+    return ThreadedStoreCalls(threads) if threads else InlineStoreCalls()
+
+
 class Container:
     """Everything a running Billfold needs, wired once from `Settings`."""
 
@@ -106,6 +118,7 @@ class Container:
             self.backend = EmbeddedJobBackend(database, lease_seconds=settings.job_lease_seconds)
             self.wakeups = LocalWakeups()
             self.job_changes = LocalWakeups()
+        self.store_calls = store_calls(settings)
         self.ctx = ServiceContext(
             store=self.store,
             jobs=self.backend,
@@ -117,7 +130,12 @@ class Container:
             ),
         )
         self.connectors = connectors if connectors is not None else build_connectors(settings)
-        self.runner = JobRunner(ctx=self.ctx, wakeups=self.wakeups, connectors=self.connectors)
+        self.runner = JobRunner(
+            ctx=self.ctx,
+            wakeups=self.wakeups,
+            connectors=self.connectors,
+            store_calls=self.store_calls,
+        )
         self.runner.install()
         install_synapse_tasks(self.ctx)
         self._webhook_sender = HttpxWebhookSender()
@@ -182,4 +200,5 @@ class Container:
                     await wakeups.stop()
             self._started = False
         await self._webhook_sender.close()
+        self.store_calls.close()
         self.store.close()

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     worker_stalled_seconds: float = Field(
         default=30.0, gt=0, description="A worker silent this long is dead; its tasks move"
     )
+    store_threads: int | None = Field(
+        default=None,
+        ge=0,
+        description="Threads for running jobs' database calls, so their waits overlap "
+        "(default: 8 with procrastinate, 0 = on the event loop with the embedded backend)",
+    )
     recover_jobs_seconds: float = Field(
         default=15.0, gt=0, description="How often live jobs without a task are re-queued"
     )

@@ -279,6 +279,22 @@ async def test_notify_from_another_thread(wakeups: Wakeups) -> None:
     assert await asyncio.wait_for(waiter, 2) is True
 
 
+async def test_a_watch_catches_a_notification_sent_before_its_wait(wakeups: Wakeups) -> None:
+    """The session's pattern: watch, read the store on a thread, then wait. An answer
+    notified while the read runs must still wake it at once."""
+    with wakeups.watch("job-4") as watch:
+        await asyncio.to_thread(wakeups.notify, "job-4")  # lands "during the read"
+        await asyncio.sleep(0.2)  # delivered (PostgreSQL: through the listener) by now
+        started = time.monotonic()
+        assert await watch.wait(5) is True
+        assert time.monotonic() - started < 0.5
+    with wakeups.watch("job-5") as first, wakeups.watch("job-5") as second:
+        wakeups.notify("job-5")
+        assert await first.wait(2) is True
+        assert await second.wait(2) is True  # every watcher of a key wakes
+    assert await wakeups.wait("job-5", 0.05) is False  # a closed watch keeps nothing
+
+
 async def test_postgres_wakeups_cross_processes(postgres_url: str) -> None:
     """A notification sent through one connection wakes a waiter listening on another."""
     listener_db, sender_db = Database(postgres_url), Database(postgres_url)

@@ -1,6 +1,7 @@
 """What a resumed job writes, and when: the answer path stays at two write transactions
 (the answer, the finish), the taken answer is erased, and accounts handed over early
-show at once when the connector then waits on the bank."""
+show at once when the connector then waits on the bank. All of it holds whether the
+job's store calls run on the event loop or on threads (as scale-out workers run them)."""
 
 from __future__ import annotations
 
@@ -71,11 +72,14 @@ class TwoStepConnector:
         return Snapshot(accounts=(AccountSnapshot(account, (txn,)),))
 
 
-@pytest.fixture
-async def started(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Container, str, str]]:
+@pytest.fixture(params=[0, 4], ids=["inline", "threads"])
+async def started(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str
+) -> AsyncIterator[tuple[Container, str, str]]:
     connector = TwoStepConnector()
     container = Container(
-        make_settings(tmp_path, database_url), connectors={connector.kind: connector}
+        make_settings(tmp_path, database_url, store_threads=request.param),
+        connectors={connector.kind: connector},
     )
     await container.start()
     try:

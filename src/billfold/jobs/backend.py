@@ -64,6 +64,19 @@ class JobBackend(Protocol):
         ...
 
 
+class Watch(Protocol):
+    """Interest in one key, registered before the caller reads the state it guards."""
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until the key is notified (at any time since the watch began) or
+        `timeout` seconds pass; True if notified."""
+        ...
+
+    def __enter__(self) -> Watch: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 class Wakeups(Protocol):
     """Notify / wait on "something happened to X" (an answer arrived for job X).
 
@@ -74,4 +87,9 @@ class Wakeups(Protocol):
 
     async def wait(self, key: str, timeout: float) -> bool:
         """Wait until `key` is notified or `timeout` seconds pass; True if notified."""
+        ...
+
+    def watch(self, key: str) -> Watch:
+        """Start watching `key` now, then read the store, then `wait`: a notification
+        that comes while the read runs (on another thread, say) is not missed."""
         ...

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from billfold.jobs.procrastinate_backend import libpq_url
-from billfold.jobs.wakeups import LocalWakeups
+from billfold.jobs.wakeups import LocalWakeups, LocalWatch
 from billfold.store.database import Database
 
 log = logging.getLogger("billfold.jobs")
@@ -55,6 +55,9 @@ class PgWakeups:
 
     async def wait(self, key: str, timeout: float) -> bool:
         return await self._local.wait(key, timeout)
+
+    def watch(self, key: str) -> LocalWatch:
+        return self._local.watch(key)
 
     async def start(self) -> None:
         self._local.bind(asyncio.get_running_loop())

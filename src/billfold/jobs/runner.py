@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from billfold.connectors.base import Connector, Credentials, SyncRequest
-from billfold.domain.connections import ConnectionStatus, status_after_failure
+from billfold.domain.connections import Connection, ConnectionStatus, status_after_failure
 from billfold.domain.errors import ERROR_MESSAGES, ConnectorError, ErrorCode
-from billfold.domain.jobs import JobKind, JobStatus
+from billfold.domain.institutions import Institution
+from billfold.domain.jobs import Job, JobKind, JobStatus
 from billfold.domain.snapshot import Snapshot
 from billfold.jobs.backend import Wakeups
 from billfold.jobs.session import ChallengeExpired, JobCancelled, JobSession
+from billfold.jobs.store_calls import InlineStoreCalls, StoreCalls
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
 from billfold.services.jobs import RUN_JOB, enqueue_job, job_key
@@ -32,13 +36,31 @@ log = logging.getLogger("billfold.jobs")
 DEADLINE_GRACE_SECONDS = 0.5
 
 
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """What a run needs from the store once it has marked its job running."""
+
+    job: Job
+    connection: Connection
+    institution: Institution
+    credentials: Credentials
+    state: Mapping[str, Any] | None
+    refresh_accounts: list[str]
+
+
 class JobRunner:
     def __init__(
-        self, *, ctx: ServiceContext, wakeups: Wakeups, connectors: Mapping[str, Connector]
+        self,
+        *,
+        ctx: ServiceContext,
+        wakeups: Wakeups,
+        connectors: Mapping[str, Connector],
+        store_calls: StoreCalls | None = None,
     ) -> None:
         self._ctx = ctx
         self._wakeups = wakeups
         self._connectors = dict(connectors)
+        self._calls: StoreCalls = store_calls or InlineStoreCalls()
 
     def install(self) -> None:
         self._ctx.jobs.register(RUN_JOB, self._handle)
@@ -47,24 +69,61 @@ class JobRunner:
         await self.run(args["job_id"])
 
     async def run(self, job_id: str) -> None:
+        start = await self._calls.run(lambda: self._start(job_id))
+        if start is None:
+            return
+        job, connection, institution = start.job, start.connection, start.institution
+        connector = self._connectors.get(institution.connector)
+        if connector is None:
+            await self._calls.run(
+                lambda: self._finish_failed(
+                    job_id,
+                    ErrorCode.INSTITUTION_UNAVAILABLE,
+                    f"connector {institution.connector!r} is not installed",
+                )
+            )
+            return
+        session = JobSession(
+            ctx=self._ctx,
+            wakeups=self._wakeups,
+            store_calls=self._calls,
+            job_id=job_id,
+            connection_id=connection.id,
+            interactive=job.options.interactive,
+            credentials=start.credentials,
+        )
+        request = SyncRequest(
+            connection_id=connection.id,
+            institution=institution,
+            kind=job.kind,
+            options=job.options,
+            state=start.state,
+            account_ids=tuple(start.refresh_accounts) if job.kind is JobKind.REFRESH else (),
+        )
+        snapshot = await self._sync(connector, session, request, job)
+        if snapshot is not None:
+            await session.exclusive(lambda: self._finish_succeeded(job_id, snapshot, session))
+
+    def _start(self, job_id: str) -> _Start | None:
+        """Mark the job running (or end it, after too many resumes) and load its login."""
         ctx = self._ctx
         now = ctx.clock()
         with ctx.store.write() as unit:
             job = unit.jobs.lock(job_id)
             if job is None or job.is_finished:
-                return
+                return None
             resumed = job.status in (JobStatus.RUNNING, JobStatus.WAITING_FOR_ANSWER)
             connection = unit.connections.get(job.connection_id)
             institution = unit.institutions.get(connection.institution_id) if connection else None
             if connection is None or institution is None:
-                return
+                return None
             if resumed and job.challenge is not None:
                 unit.jobs.close_challenge(job.challenge.id, ChallengeState.SUPERSEDED)
             if resumed and job.attempts >= ctx.policy.max_attempts:
                 self._fail(
                     unit, job_id, connection.id, ErrorCode.INTERRUPTED, None, current=job.status
                 )
-                return
+                return None
             unit.jobs.set_status(
                 job_id,
                 JobStatus.RUNNING,
@@ -73,35 +132,23 @@ class JobRunner:
                 note="Resumed after a restart" if resumed else "Started",
                 current=job.status,
             )
-            credentials = Credentials(unit.connections.credentials(connection.id))
-            state = unit.connections.state(connection.id)
-            refresh_accounts = unit.connections.attributes(connection.id).get(
-                "refresh_accounts", []
+            return _Start(
+                job=job,
+                connection=connection,
+                institution=institution,
+                credentials=Credentials(unit.connections.credentials(connection.id)),
+                state=unit.connections.state(connection.id),
+                refresh_accounts=unit.connections.attributes(connection.id).get(
+                    "refresh_accounts", []
+                ),
             )
-        connector = self._connectors.get(institution.connector)
-        if connector is None:
-            self._finish_failed(
-                job_id,
-                ErrorCode.INSTITUTION_UNAVAILABLE,
-                f"connector {institution.connector!r} is not installed",
-            )
-            return
-        session = JobSession(
-            ctx=ctx,
-            wakeups=self._wakeups,
-            job_id=job_id,
-            connection_id=connection.id,
-            interactive=job.options.interactive,
-            credentials=credentials,
-        )
-        request = SyncRequest(
-            connection_id=connection.id,
-            institution=institution,
-            kind=job.kind,
-            options=job.options,
-            state=state,
-            account_ids=tuple(refresh_accounts) if job.kind is JobKind.REFRESH else (),
-        )
+
+    async def _sync(
+        self, connector: Connector, session: JobSession, request: SyncRequest, job: Job
+    ) -> Snapshot | None:
+        """Run the connector; on any way it fails, end the job and return None."""
+        job_id = job.id
+        ctx = self._ctx
         remaining = max((job.deadline_at - ctx.clock()).total_seconds(), 0.001)
         try:
             # A challenge expires at the deadline at the latest; the grace lets a parked
@@ -109,26 +156,28 @@ class JobRunner:
             # scope, not wait_for: the connector runs in this task, so a session's deferred
             # write (see `jobs.session`) finds the job already finished by this one.
             async with asyncio.timeout(remaining + DEADLINE_GRACE_SECONDS):
-                snapshot = await connector.sync(session, request)
+                return await connector.sync(session, request)
         except ConnectorError as exc:
-            self._finish_failed(job_id, exc.code, exc.message, session=session)
-            return
-        except ChallengeExpired:
-            self._finish_failed(
-                job_id, ErrorCode.ANSWER_TIMEOUT, None, JobStatus.EXPIRED, session=session
+            failure: tuple[ErrorCode, str | None, JobStatus] = (
+                exc.code,
+                exc.message,
+                JobStatus.FAILED,
             )
-            return
+        except ChallengeExpired:
+            failure = (ErrorCode.ANSWER_TIMEOUT, None, JobStatus.EXPIRED)
         except JobCancelled:
-            return
+            return None
         except TimeoutError:
-            self._finish_failed(job_id, ErrorCode.JOB_TIMEOUT, None, session=session)
-            return
+            failure = (ErrorCode.JOB_TIMEOUT, None, JobStatus.FAILED)
         except Exception as exc:
             # Never log the message or locals: a connector's exception may quote a login.
             log.error("job %s: connector %s raised %s", job_id, connector.kind, type(exc).__name__)
-            self._finish_failed(job_id, ErrorCode.UNKNOWN, None, session=session)
-            return
-        self._finish_succeeded(job_id, snapshot, session)
+            failure = (ErrorCode.UNKNOWN, None, JobStatus.FAILED)
+        code, message, status = failure
+        await session.exclusive(
+            lambda: self._finish_failed(job_id, code, message, status, session=session)
+        )
+        return None
 
     def _finish_succeeded(self, job_id: str, snapshot: Snapshot, session: JobSession) -> None:
         ctx = self._ctx
@@ -258,6 +307,9 @@ class JobRunner:
     async def recover(self) -> int:
         """Re-queue live jobs that no task will run (a crash between commit and enqueue,
         or a worker that stopped while a session was parked); returns how many."""
+        return await self._calls.run(self._recover)
+
+    def _recover(self) -> int:
         live = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING_FOR_ANSWER]
         with self._ctx.store.read() as unit:
             ids = unit.jobs.ids_in_status(live)

@@ -6,6 +6,9 @@ next write, or are written as soon as the connector waits on anything (the next
 turn of the event loop). A connector that goes straight from an answer to its
 snapshot, as most do, therefore costs one transaction to finish and no more;
 one that waits on a bank in between still shows its accounts at once.
+
+Store calls run through `StoreCalls` (on threads on PostgreSQL), one at a time per
+session: `exclusive` is how the session, and the runner on its behalf, write.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from billfold.connectors.base import Credentials
 from billfold.domain.challenges import Answer, Challenge, PendingChallenge
@@ -23,6 +26,7 @@ from billfold.domain.errors import ConnectorError, ErrorCode
 from billfold.domain.jobs import JobStatus
 from billfold.domain.snapshot import Snapshot
 from billfold.jobs.backend import Wakeups
+from billfold.jobs.store_calls import StoreCalls
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
 from billfold.services.sync import apply_accounts
@@ -31,6 +35,8 @@ from billfold.store.jobs import ChallengeState
 from billfold.store.store import Unit
 
 log = logging.getLogger("billfold.jobs")
+
+T = TypeVar("T")
 
 # How often a parked session re-reads its job even without a wake-up. Wake-ups are
 # not lost in practice (an answer that lands before the wait is seen by the re-read
@@ -54,6 +60,7 @@ class JobSession:
         *,
         ctx: ServiceContext,
         wakeups: Wakeups,
+        store_calls: StoreCalls,
         job_id: str,
         connection_id: str,
         interactive: bool,
@@ -61,6 +68,8 @@ class JobSession:
     ) -> None:
         self._ctx = ctx
         self._wakeups = wakeups
+        self._calls = store_calls
+        self._lock = asyncio.Lock()
         self._job_id = job_id
         self._connection_id = connection_id
         self._interactive = interactive
@@ -74,6 +83,7 @@ class JobSession:
         self._ready: Snapshot | None = None  # accounts handed over early, to store
         self._ready_at: datetime | None = None
         self._write_scheduled = False
+        self._deferred: asyncio.Task[None] | None = None
         self._stopped = False  # a deferred write found the job no longer running
 
     @property
@@ -85,6 +95,11 @@ class JobSession:
     def credentials(self) -> Credentials:
         return self._credentials
 
+    async def exclusive(self, work: Callable[[], T]) -> T:
+        """Run store work for this session, after any other of its store work ends."""
+        async with self._lock:
+            return await self._calls.run(work)
+
     async def ask(self, challenge: Challenge) -> Answer:
         if not self._interactive:
             raise ConnectorError(
@@ -92,19 +107,40 @@ class JobSession:
                 "The institution asked for multi-factor authentication during a background "
                 "refresh; the user must relink.",
             )
+        pending = await self.exclusive(lambda: self._park(challenge))
+        while True:
+            # Watch before looking: the look may run on a store thread, and an answer
+            # that lands meanwhile must still wake this session.
+            with self._wakeups.watch(self._job_id) as watch:
+                status, state, answer = await self.exclusive(lambda: self._look(pending.id))
+                if answer is not None:
+                    # Erased with the next write: no transaction of its own.
+                    self._taken = pending.id
+                    self._schedule_write()
+                    return answer
+                if status in (None, JobStatus.CANCELLED) or state != ChallengeState.PENDING:
+                    raise JobCancelled()
+                remaining = (pending.expires_at - self._ctx.clock()).total_seconds()
+                if remaining > 0:
+                    await watch.wait(min(remaining, RECHECK_SECONDS))
+                    continue
+            await self.exclusive(lambda: self._expire(pending.id))
+            raise ChallengeExpired()
+
+    def _park(self, challenge: Challenge) -> PendingChallenge:
+        """Store the challenge and mark the job waiting for its answer."""
         ctx = self._ctx
         now = ctx.clock()
         with ctx.store.write() as unit:
             job = unit.jobs.lock(self._job_id)
             if job is None or job.status is not JobStatus.RUNNING:
                 raise JobCancelled()
-            expires_at = min(now + ctx.policy.challenge_ttl, job.deadline_at)
             pending = PendingChallenge(
                 id=new_id(),
                 job_id=job.id,
                 challenge=challenge,
                 created_at=now,
-                expires_at=expires_at,
+                expires_at=min(now + ctx.policy.challenge_ttl, job.deadline_at),
             )
             self.write_pending(unit)
             unit.jobs.add_challenge(pending)
@@ -128,34 +164,29 @@ class JobSession:
                 challenge=pending,
                 current=job.status,
             )
-        while True:
-            answer = None
-            with ctx.store.read() as unit:
-                status, state = unit.jobs.waiting_state(self._job_id, pending.id)
-                live = status is not None and status is not JobStatus.CANCELLED
-                if live and state == ChallengeState.ANSWERED:
-                    answer = unit.jobs.read_answer(pending.id)
-            if answer is not None:
-                # Erased with the next write: no transaction of its own.
-                self._taken = pending.id
-                self._schedule_write()
-                return answer
-            if status is None or status is JobStatus.CANCELLED or state is None:
-                raise JobCancelled()
-            if state != ChallengeState.PENDING:
-                raise JobCancelled()
-            remaining = (expires_at - ctx.clock()).total_seconds()
-            if remaining <= 0:
-                with ctx.store.write() as unit:
-                    unit.jobs.close_challenge(pending.id, ChallengeState.EXPIRED)
-                raise ChallengeExpired()
-            await self._wakeups.wait(self._job_id, min(remaining, RECHECK_SECONDS))
+        return pending
+
+    def _look(self, challenge_id: str) -> tuple[JobStatus | None, str | None, Answer | None]:
+        """The job's status, the challenge's state, and its answer once it has one."""
+        with self._ctx.store.read() as unit:
+            status, state = unit.jobs.waiting_state(self._job_id, challenge_id)
+            live = status is not None and status is not JobStatus.CANCELLED
+            if live and state == ChallengeState.ANSWERED:
+                return status, state, unit.jobs.read_answer(challenge_id)
+            return status, state, None
+
+    def _expire(self, challenge_id: str) -> None:
+        with self._ctx.store.write() as unit:
+            unit.jobs.close_challenge(challenge_id, ChallengeState.EXPIRED)
 
     async def progress(self, note: str) -> None:
         self._check_live()
         self._notes.append((self._ctx.clock(), note[:500]))
         if self._write_scheduled or time.monotonic() - self._flushed_at < NOTE_FLUSH_SECONDS:
             return  # a write comes soon enough and carries the note
+        await self.exclusive(self._write_running)
+
+    def _write_running(self) -> None:
         with self._ctx.store.write() as unit:
             job = unit.jobs.lock(self._job_id)
             if job is None or job.status is not JobStatus.RUNNING:
@@ -172,29 +203,37 @@ class JobSession:
         caller says otherwise). `final` is the snapshot the caller is about to store:
         accounts handed over early that it repeats unchanged are stored only once.
         """
-        if self._taken is not None:
-            unit.jobs.erase_answer(self._taken)
-            self._taken = None
-        if self._ready is not None and self._ready_at is not None and status is JobStatus.RUNNING:
-            at = self._ready_at
-            if final is None or not _same_accounts(self._ready, final):
+        # This may run on a store thread while the connector goes on on the loop: take
+        # what is held back first, so a note or accounts added meanwhile wait for the
+        # next write instead of being cleared unwritten.
+        taken, self._taken = self._taken, None
+        ready, ready_at = self._ready, self._ready_at
+        notes, self._notes = self._notes, []
+        if taken is not None:
+            unit.jobs.erase_answer(taken)
+        if ready is not None and ready_at is not None and status is JobStatus.RUNNING:
+            if final is None or not _same_accounts(ready, final):
                 connection = unit.connections.get(self._connection_id)
                 if connection is not None:
-                    apply_accounts(unit, connection=connection, snapshot=self._ready, now=at)
-            unit.jobs.mark_accounts_ready(self._job_id, at)
-            self._ready = None
-        unit.jobs.notes(self._job_id, self._notes, status)
-        self._notes.clear()
+                    apply_accounts(unit, connection=connection, snapshot=ready, now=ready_at)
+            unit.jobs.mark_accounts_ready(self._job_id, ready_at)
+            if self._ready is ready:
+                self._ready = None
+        unit.jobs.notes(self._job_id, notes, status)
         self._flushed_at = time.monotonic()
 
     async def checkpoint(self, state: Mapping[str, Any]) -> None:
         self._check_live()
-        with self._ctx.store.write() as unit:
-            job = unit.jobs.lock(self._job_id)
-            if job is None or job.status is not JobStatus.RUNNING:
-                raise JobCancelled()
-            self.write_pending(unit)
-            unit.connections.save_state(self._connection_id, state)
+
+        def save() -> None:
+            with self._ctx.store.write() as unit:
+                job = unit.jobs.lock(self._job_id)
+                if job is None or job.status is not JobStatus.RUNNING:
+                    raise JobCancelled()
+                self.write_pending(unit)
+                unit.connections.save_state(self._connection_id, state)
+
+        await self.exclusive(save)
 
     async def accounts_ready(self, snapshot: Snapshot) -> None:
         self._check_live()
@@ -212,26 +251,34 @@ class JobSession:
         if self._write_scheduled:
             return
         self._write_scheduled = True
-        asyncio.get_running_loop().call_soon(self._write_deferred)
+        # Starts at the next turn of the event loop: by then the connector either waits
+        # on something (so write now) or has finished and its final write took it all.
+        self._deferred = asyncio.get_running_loop().create_task(self._write_deferred())
 
-    def _write_deferred(self) -> None:
+    async def _write_deferred(self) -> None:
         """The connector is waiting on something (or done): write what is held back."""
-        self._write_scheduled = False
-        if self._taken is None and self._ready is None:
-            return
-        try:
-            with self._ctx.store.write() as unit:
-                job = unit.jobs.lock(self._job_id)
-                if job is None or job.status is not JobStatus.RUNNING:
-                    self._stopped = True
-                    if job is not None and self._taken is not None:
-                        unit.jobs.erase_answer(self._taken)  # whatever became of the job
-                        self._taken = None
-                    return
-                self.write_pending(unit)
-        except Exception as exc:
-            # The next write of the session carries it instead.
-            log.warning("job %s: deferred write failed with %s", self._job_id, type(exc).__name__)
+        async with self._lock:
+            self._write_scheduled = False
+            if self._taken is None and self._ready is None:
+                return
+            try:
+                await self._calls.run(self._write_held)
+            except Exception as exc:
+                # The next write of the session carries it instead.
+                log.warning(
+                    "job %s: deferred write failed with %s", self._job_id, type(exc).__name__
+                )
+
+    def _write_held(self) -> None:
+        with self._ctx.store.write() as unit:
+            job = unit.jobs.lock(self._job_id)
+            if job is None or job.status is not JobStatus.RUNNING:
+                self._stopped = True
+                if job is not None and self._taken is not None:
+                    unit.jobs.erase_answer(self._taken)  # whatever became of the job
+                    self._taken = None
+                return
+            self.write_pending(unit)
 
 
 def _same_accounts(ready: Snapshot, final: Snapshot) -> bool:

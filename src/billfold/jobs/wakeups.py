@@ -7,11 +7,42 @@ import contextlib
 import threading
 
 
+class LocalWatch:
+    """One waiter's interest in a key; see `Wakeups.watch`."""
+
+    def __init__(self, owner: LocalWakeups, key: str) -> None:
+        self._owner = owner
+        self._key = key
+        self._event = asyncio.Event()
+        owner._waiters.setdefault(key, set()).add(self._event)
+
+    async def wait(self, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(max(timeout, 0.0)):
+                await self._event.wait()
+            return True
+        except TimeoutError:
+            return False
+
+    def close(self) -> None:
+        waiters = self._owner._waiters.get(self._key)
+        if waiters is not None:
+            waiters.discard(self._event)
+            if not waiters:
+                del self._owner._waiters[self._key]
+
+    def __enter__(self) -> LocalWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class LocalWakeups:
     """`notify` may come from any thread; waiters run on the event loop given at start."""
 
     def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, set[asyncio.Event]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
 
@@ -27,28 +58,20 @@ class LocalWakeups:
                 self._loop.call_soon_threadsafe(self._set, key)
 
     def _set(self, key: str) -> None:
-        event = self._events.get(key)
-        if event is not None:
+        for event in self._waiters.get(key, ()):
             event.set()
 
+    def watch(self, key: str) -> LocalWatch:
+        return LocalWatch(self, key)
+
     async def wait(self, key: str, timeout: float) -> bool:
-        event = self._events.get(key)
-        if event is None:
-            event = self._events[key] = asyncio.Event()
-        try:
-            async with asyncio.timeout(max(timeout, 0.0)):
-                await event.wait()
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            if self._events.get(key) is event:
-                del self._events[key]
+        with self.watch(key) as watch:
+            return await watch.wait(timeout)
 
     def notify_all(self) -> None:
-        for key in list(self._events):
+        for key in list(self._waiters):
             self.notify(key)
 
     @property
     def waiting(self) -> int:
-        return len(self._events)
+        return sum(len(events) for events in self._waiters.values())

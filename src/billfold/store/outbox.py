@@ -3,6 +3,15 @@ and the webhook endpoints and deliveries that carry them to clients.
 
 A delivery row per (endpoint, event) is created with the event, so a crash after
 the commit loses nothing: a sweeper re-queues deliveries that are due.
+
+Clients page through events by `seq` (`GET /v1/events?after=`), so a client's
+events must become visible in `seq` order. SQLite has one writer at a time, so they
+do. On PostgreSQL concurrent transactions would not: one that drew a lower seq may
+commit after one that drew a higher seq, and a reader that already moved past the
+higher one would never see the lower. So on PostgreSQL a transaction takes a lock
+per client (an advisory transaction lock) before its first event for that client;
+it holds it to its commit, and draws seqs only under it. Events are recorded at the
+end of a transaction's work, so the lock is held for little more than the commit.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from sqlalchemy import (
     bindparam,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -92,6 +102,9 @@ EVENTS = table(EventRow)
 ENDPOINTS = table(WebhookEndpointRow)
 DELIVERIES = table(WebhookDeliveryRow)
 _ADD_EVENT = insert(EVENTS)
+_LOCK_CLIENT_EVENTS = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended('billfold.events:' || :client_id, 0))"
+)
 _ADD_DELIVERY = insert(DELIVERIES)
 _ENABLED_ENDPOINTS = select(ENDPOINTS.c.id, ENDPOINTS.c.event_types).where(
     ENDPOINTS.c.client_id == bindparam("client_id"), ENDPOINTS.c.enabled.is_(True)
@@ -176,12 +189,18 @@ class OutboxRepository:
         # Ids of deliveries this transaction created or re-armed (queued after commit).
         self.new_deliveries = new_deliveries
         self._endpoints: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        self._serialize_events = session.get_bind().dialect.name == "postgresql"
+        self._events_locked: set[str] = set()
 
     # events ---------------------------------------------------------------------------
 
     def emit(self, client_id: str, type_: str, data: dict[str, Any], at: datetime) -> str:
         """Record an event and a pending delivery for every enabled endpoint that wants it."""
         event_id = new_id()
+        if self._serialize_events and client_id not in self._events_locked:
+            # Held to commit: this client's events become visible in seq order.
+            execute(self._s, _LOCK_CLIENT_EVENTS, {"client_id": client_id})
+            self._events_locked.add(client_id)
         execute(
             self._s,
             _ADD_EVENT,
