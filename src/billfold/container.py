@@ -80,11 +80,12 @@ def webhook_policy(settings: Settings) -> WebhookPolicy:
 
 
 def store_calls(settings: Settings) -> StoreCalls:
-    """Jobs' store calls: on threads for scale-out workers on PostgreSQL (see
-    `jobs.store_calls`), on the event loop for the embedded backend, unless configured."""
+    """Where async code runs store work: on threads on PostgreSQL, whose round trips
+    then overlap, on the event loop on SQLite (see `jobs.store_calls`), unless configured."""
     threads = settings.store_threads
     if threads is None:
-        threads = DEFAULT_STORE_THREADS if settings.job_backend == "procrastinate" else 0
+        sqlite = settings.effective_database_url.startswith("sqlite")
+        threads = 0 if sqlite else DEFAULT_STORE_THREADS
     return ThreadedStoreCalls(threads) if threads else InlineStoreCalls()
 
 
@@ -124,6 +125,7 @@ class Container:
             jobs=self.backend,
             wakeups=self.wakeups,
             job_changes=self.job_changes,
+            calls=self.store_calls,
             policy=JobPolicy(
                 challenge_ttl=timedelta(seconds=settings.challenge_ttl_seconds),
                 job_deadline=timedelta(seconds=settings.job_deadline_seconds),
@@ -134,7 +136,6 @@ class Container:
             ctx=self.ctx,
             wakeups=self.wakeups,
             connectors=self.connectors,
-            store_calls=self.store_calls,
         )
         self.runner.install()
         install_synapse_tasks(self.ctx)

@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     store_threads: int | None = Field(
         default=None,
         ge=0,
-        description="Threads for running jobs' database calls, so their waits overlap "
-        "(default: 8 with procrastinate, 0 = on the event loop with the embedded backend)",
+        description="Threads for database calls of running jobs and the busiest API routes, "
+        "so their waits overlap (default: 8 on PostgreSQL, 0 = on the event loop on SQLite)",
     )
     recover_jobs_seconds: float = Field(
         default=15.0, gt=0, description="How often live jobs without a task are re-queued"

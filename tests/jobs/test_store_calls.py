@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,19 +67,19 @@ async def test_a_cancelled_caller_waits_until_its_work_has_ended() -> None:
         calls.close()
 
 
-def test_threads_are_the_default_for_procrastinate_and_configurable(tmp_path: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
-    url = f"sqlite:///{tmp_path / 'b.db'}"
-    assert isinstance(store_calls(make_settings(tmp_path, url)), InlineStoreCalls)
-    threaded = store_calls(make_settings(tmp_path, url, job_backend="procrastinate"))
-    assert isinstance(threaded, ThreadedStoreCalls)
-    threaded.close()
-    threaded = store_calls(make_settings(tmp_path, url, store_threads=3))
-    assert isinstance(threaded, ThreadedStoreCalls)
-    threaded.close()
-    inline = store_calls(make_settings(tmp_path, url, job_backend="procrastinate", store_threads=0))
+def test_threads_are_the_default_on_postgresql_and_configurable(tmp_path: Path) -> None:
+    sqlite = f"sqlite:///{tmp_path / 'b.db'}"
+    postgres = "postgresql://postgres@127.0.0.1:5432/test"
+    assert isinstance(store_calls(make_settings(tmp_path, sqlite)), InlineStoreCalls)
+    for settings in (
+        make_settings(tmp_path, postgres),
+        make_settings(tmp_path, postgres, job_backend="procrastinate"),
+        make_settings(tmp_path, sqlite, store_threads=3),
+    ):
+        threaded = store_calls(settings)
+        assert isinstance(threaded, ThreadedStoreCalls)
+        threaded.close()
+    inline = store_calls(make_settings(tmp_path, postgres, store_threads=0))
     assert isinstance(inline, InlineStoreCalls)
     with pytest.raises(ValueError):
         ThreadedStoreCalls(0)

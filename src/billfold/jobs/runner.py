@@ -4,6 +4,9 @@ A run that finds its job already `running` or `waiting_for_answer` is a resume
 after a crash or restart (cold): the pending challenge is superseded and the
 connector starts again from its checkpoint, asking again where it must. After
 `max_attempts` such resumes the job ends `failed` with `interrupted`.
+
+Every store call of a run goes through `ctx.calls`, so on PostgreSQL one job's
+database waits never hold up the others in the same worker.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from billfold.domain.jobs import Job, JobKind, JobStatus
 from billfold.domain.snapshot import Snapshot
 from billfold.jobs.backend import Wakeups
 from billfold.jobs.session import ChallengeExpired, JobCancelled, JobSession
-from billfold.jobs.store_calls import InlineStoreCalls, StoreCalls
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
 from billfold.services.jobs import RUN_JOB, enqueue_job, job_key
@@ -55,12 +57,11 @@ class JobRunner:
         ctx: ServiceContext,
         wakeups: Wakeups,
         connectors: Mapping[str, Connector],
-        store_calls: StoreCalls | None = None,
     ) -> None:
         self._ctx = ctx
         self._wakeups = wakeups
         self._connectors = dict(connectors)
-        self._calls: StoreCalls = store_calls or InlineStoreCalls()
+        self._calls = ctx.calls
 
     def install(self) -> None:
         self._ctx.jobs.register(RUN_JOB, self._handle)
@@ -86,7 +87,6 @@ class JobRunner:
         session = JobSession(
             ctx=self._ctx,
             wakeups=self._wakeups,
-            store_calls=self._calls,
             job_id=job_id,
             connection_id=connection.id,
             interactive=job.options.interactive,

@@ -7,7 +7,7 @@ turn of the event loop). A connector that goes straight from an answer to its
 snapshot, as most do, therefore costs one transaction to finish and no more;
 one that waits on a bank in between still shows its accounts at once.
 
-Store calls run through `StoreCalls` (on threads on PostgreSQL), one at a time per
+Store calls run through `ctx.calls` (on threads on PostgreSQL), one at a time per
 session: `exclusive` is how the session, and the runner on its behalf, write.
 """
 
@@ -26,7 +26,6 @@ from billfold.domain.errors import ConnectorError, ErrorCode
 from billfold.domain.jobs import JobStatus
 from billfold.domain.snapshot import Snapshot
 from billfold.jobs.backend import Wakeups
-from billfold.jobs.store_calls import StoreCalls
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
 from billfold.services.sync import apply_accounts
@@ -60,7 +59,6 @@ class JobSession:
         *,
         ctx: ServiceContext,
         wakeups: Wakeups,
-        store_calls: StoreCalls,
         job_id: str,
         connection_id: str,
         interactive: bool,
@@ -68,7 +66,7 @@ class JobSession:
     ) -> None:
         self._ctx = ctx
         self._wakeups = wakeups
-        self._calls = store_calls
+        self._calls = ctx.calls
         self._lock = asyncio.Lock()
         self._job_id = job_id
         self._connection_id = connection_id

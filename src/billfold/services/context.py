@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from billfold.jobs.backend import JobBackend, Wakeups
+from billfold.jobs.store_calls import InlineStoreCalls, StoreCalls
 from billfold.store.ids import utcnow
 from billfold.store.store import Store
 
@@ -27,3 +28,6 @@ class ServiceContext:
     job_changes: Wakeups | None = None
     policy: JobPolicy = field(default_factory=JobPolicy)
     clock: Callable[[], datetime] = utcnow
+    # Where async callers (job runs, the API's busiest routes) run store work: threads
+    # on PostgreSQL, so one caller's waits on the database do not stall the others.
+    calls: StoreCalls = field(default_factory=InlineStoreCalls)

@@ -26,16 +26,20 @@ router = APIRouter(prefix="/connections", tags=["connections"])
 @router.post("", response_model=LinkOut, status_code=202)
 async def create(body: CreateConnection, ctx: Ctx, client: CurrentClient) -> LinkOut:
     """Store the login (encrypted) and start the job that links it. Poll the job."""
-    connection, job = connections.create_connection(
-        ctx=ctx,
-        client_id=client.id,
-        user_id=body.user_id,
-        institution_id=body.institution_id,
-        credentials=body.credentials,
-        products=body.products,
-    )
-    job = jobs.get_job(ctx=ctx, client_id=client.id, job_id=job.id)
-    return LinkOut(connection=ConnectionOut.of(connection), job=JobOut.of(job))
+
+    def link() -> LinkOut:
+        connection, job = connections.create_connection(
+            ctx=ctx,
+            client_id=client.id,
+            user_id=body.user_id,
+            institution_id=body.institution_id,
+            credentials=body.credentials,
+            products=body.products,
+        )
+        job = jobs.get_job(ctx=ctx, client_id=client.id, job_id=job.id)
+        return LinkOut(connection=ConnectionOut.of(connection), job=JobOut.of(job))
+
+    return await ctx.calls.run(link)
 
 
 @router.get("", response_model=ConnectionList)

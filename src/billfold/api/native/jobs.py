@@ -36,17 +36,22 @@ async def get(job_id: str, request: Request, client: CurrentClient) -> Response:
 @router.post("/{job_id}/answer", response_model=JobOut)
 async def answer(job_id: str, body: AnswerChallenge, ctx: Ctx, client: CurrentClient) -> JobOut:
     """Answer the current challenge: `answers` (one per question) or `answer`."""
-    return JobOut.of(
-        jobs.answer_challenge(
+    values = body.values()
+    answered = await ctx.calls.run(
+        lambda: jobs.answer_challenge(
             ctx=ctx,
             client_id=client.id,
             job_id=job_id,
             challenge_id=body.challenge_id,
-            values=body.values(),
+            values=values,
         )
     )
+    return JobOut.of(answered)
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
 async def cancel(job_id: str, ctx: Ctx, client: CurrentClient) -> JobOut:
-    return JobOut.of(jobs.cancel_job(ctx=ctx, client_id=client.id, job_id=job_id))
+    cancelled = await ctx.calls.run(
+        lambda: jobs.cancel_job(ctx=ctx, client_id=client.id, job_id=job_id)
+    )
+    return JobOut.of(cancelled)

@@ -216,7 +216,11 @@ async def list_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventPage:
     """Events oldest first after `after`; poll with `after=next_after` (no webhooks needed)."""
-    found = events.list_events(ctx=ctx, client_id=client.id, after=after, limit=limit, types=type)
+    found = await ctx.calls.run(
+        lambda: events.list_events(
+            ctx=ctx, client_id=client.id, after=after, limit=limit, types=type
+        )
+    )
     return EventPage(
         data=[EventOut.of(e) for e in found], next_after=found[-1].seq if found else after
     )
