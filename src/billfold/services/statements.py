@@ -10,7 +10,6 @@ earlier, overlapping file into a no-op (see `statements.identity`).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,13 +38,20 @@ from billfold.statements.records import (
     StatementReader,
 )
 from billfold.store.ids import new_id
-from billfold.store.imports import LineParams, StatementImportRepository
+from billfold.store.imports import StatementImportRepository
+from billfold.store.line_inserts import LineInserter, LineRow
 from billfold.store.store import Unit
 from billfold.store.tables import TransactionRow
 
 # The generic institution for statements of an institution Billfold cannot log in to.
 STATEMENT_INSTITUTION_ID = STATEMENT_INSTITUTION.id
+# Lines per insert statement. The database takes one batch while the next is read: a
+# batch is large enough that handing it over between threads costs little, and small
+# enough that the last one (inserted with nothing left to overlap) is short and two
+# batches in memory are a few tens of MB.
 BATCH = 20_000
+# Amounts beyond a 64-bit integer (the column is BIGINT) are not money.
+_MAX_MINOR = (1 << 63) - 1
 PREVIEW_LINES = 20
 _ACCOUNT_TYPES = {t.value for t in AccountType}
 
@@ -238,7 +244,11 @@ def _import(
             # After the insert: the column's default would replace a None given to it.
             unit.connections.set_refresh_every(connection.id, None)
         run = _Run(unit, StatementImportRepository(unit.session), connection, upload, reader, now)
-        _insert_lines(run, LineIdentities(remember_all_days=remember_all_days))
+        with LineInserter(unit.session, client_id=connection.client_id, at=now) as inserter:
+            _insert_lines(run, LineIdentities(remember_all_days=remember_all_days), inserter)
+            added = inserter.settle()
+        for tally in run.accounts.values():
+            tally.added = added.get(tally.account_id, 0)
         if not run.accounts:
             raise StatementError(
                 StatementErrorCode.NO_TRANSACTIONS, "the file holds no transactions to import"
@@ -268,69 +278,69 @@ def _import(
     return result
 
 
-def _insert_lines(run: _Run, identities: LineIdentities) -> None:
+def _insert_lines(run: _Run, identities: LineIdentities, inserter: LineInserter) -> None:
     # The loop runs once per line of files with millions: it does the least it can
-    # (lengths are capped by the repository, date ranges come from each day seen).
-    sqlite = run.repo.sqlite
-    # Ids share one random prefix per import and count up: unique, and the primary-key
-    # index appends instead of splitting pages at random.
-    prefix = str(uuid.uuid4())[:24]
-    batch: list[LineParams] = []
+    # (lengths are capped by the inserter, date ranges come from each day seen).
+    sqlite = inserter.sqlite
+    batch: list[LineRow] = []
     tally: _AccountTally | None = None
     tally_key: str | None = None
     days: dict[date, object] = {}
     external_id = identities.external_id
     append = batch.append
-    places = 2
+    scale = Decimal(100)
     for line_number, line in enumerate(run.reader.lines(), start=1):
         if line.account_key != tally_key or tally is None:
-            _flush(run, tally, prefix, batch)
+            _flush(inserter, tally, batch)
+            # Finding or creating the account uses the session: the inserter must be idle.
+            inserter.settle()
             tally_key = line.account_key
             tally = _tally_for(run, line)
-            days, places = tally.days, tally.exponent
+            days, scale = tally.days, Decimal(10) ** tally.exponent
         amount = line.amount
-        scaled = amount.scaleb(places)
+        scaled = amount * scale
         minor = int(scaled)
-        if minor != scaled:
-            raise StatementError(
-                StatementErrorCode.BAD_ROW,
-                f"transaction {line_number}: {amount} has more decimal places "
-                f"than {tally.currency} allows",
-            )
+        if minor != scaled or minor > _MAX_MINOR or minor < -_MAX_MINOR:
+            raise _bad_amount(line_number, amount, scaled, tally.currency)
         when = line.date
         day = days.get(when)
         if day is None:
             day = days[when] = when.isoformat() if sqlite else when
+        description, payee = line.description, line.payee
         append(
             (
-                line_number,
-                external_id(tally_key, when, minor, line.description, line.reference),
+                external_id(tally_key, when, minor, description, line.reference),
                 minor,
-                "pending" if line.pending else "posted",
                 day,
-                line.description or line.payee or "",
-                line.payee,
+                description or payee or "",
+                line.pending,
+                payee,
                 line.memo,
                 line.check_number,
             )
         )
         if len(batch) >= BATCH:
-            _flush(run, tally, prefix, batch)
-    _flush(run, tally, prefix, batch)
+            _flush(inserter, tally, batch)
+    _flush(inserter, tally, batch)
 
 
-def _flush(run: _Run, tally: _AccountTally | None, prefix: str, batch: list[LineParams]) -> None:
+def _bad_amount(
+    line_number: int, amount: Decimal, scaled: Decimal, currency: str
+) -> StatementError:
+    if scaled == scaled.to_integral_value():
+        problem = "is too large an amount"
+    else:
+        problem = f"has more decimal places than {currency} allows"
+    return StatementError(
+        StatementErrorCode.BAD_ROW, f"transaction {line_number}: {amount} {problem}"
+    )
+
+
+def _flush(inserter: LineInserter, tally: _AccountTally | None, batch: list[LineRow]) -> None:
     if tally is None or not batch:
         return
     tally.lines += len(batch)
-    tally.added += run.repo.insert_lines(
-        client_id=run.connection.client_id,
-        account_id=tally.account_id,
-        currency=tally.currency,
-        id_prefix=prefix,
-        rows=batch,
-        at=run.now,
-    )
+    inserter.add(account_id=tally.account_id, currency=tally.currency, rows=batch)
     batch.clear()
 
 

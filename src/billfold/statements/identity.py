@@ -30,9 +30,11 @@ class UnsortedLines(Exception):
 @dataclass(slots=True)
 class _AccountDays:
     day: date | None = None
+    # "line:<day>:", the start of every id of the current day.
+    head: str = ""
     direction: int = 0
     forgot_a_day: bool = False
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[object, int] = field(default_factory=dict)
 
 
 class LineIdentities:
@@ -42,28 +44,36 @@ class LineIdentities:
         # Statements repeat their payees; hashing each distinct description once is
         # most of the cost of an id.
         self._digests: dict[str, str] = {}
+        # The last account's days: files hold one account, or long runs of each.
+        self._key: str | None = None
+        self._days = _AccountDays()
 
     def external_id(
         self, account_key: str, day: date, minor: int, description: str, reference: str | None
     ) -> str:
+        # Called once per line of files with millions: the common cases come first
+        # and build no more strings than the id itself.
         if reference:
             if len(reference) <= _MAX_REFERENCE:
-                return f"ref:{reference}"
+                return "ref:" + reference
             return "ref#" + hashlib.blake2b(reference.encode(), digest_size=16).hexdigest()
-        days = self._accounts.get(account_key)
-        if days is None:
-            days = self._accounts[account_key] = _AccountDays()
+        days = self._days
+        if account_key != self._key:
+            found = self._accounts.get(account_key)
+            if found is None:
+                found = self._accounts[account_key] = _AccountDays()
+            self._key, self._days = account_key, found
+            days = found
         if day != days.day:
             self._move_to(days, day)
         digest = self._digests.get(description)
         if digest is None:
             digest = self._digest(description)
-        key = f"{minor}:{digest}"
-        if self._remember_all:
-            key = f"{day.toordinal()}:{key}"
-        occurrence = days.counts.get(key, 0)
-        days.counts[key] = occurrence + 1
-        return f"line:{day.isoformat()}:{minor}:{digest}:{occurrence}"
+        counts = days.counts
+        key = (day, minor, digest) if self._remember_all else (minor, digest)
+        occurrence = counts.get(key, 0)
+        counts[key] = occurrence + 1
+        return f"{days.head}{minor}:{digest}:{occurrence}"
 
     def _digest(self, description: str) -> str:
         if len(self._digests) >= _DIGEST_CACHE:
@@ -76,6 +86,7 @@ class LineIdentities:
     def _move_to(self, days: _AccountDays, day: date) -> None:
         previous = days.day
         days.day = day
+        days.head = f"line:{day.isoformat()}:"
         if previous is None or self._remember_all:
             return
         step = 1 if day > previous else -1
