@@ -27,10 +27,7 @@ from billfold.store.encryption import load_key_ring
 from billfold.store.store import Store
 from billfold.webhooks.sender import HttpxWebhookSender
 
-# Two: enough for one caller's database waits to overlap another's work. More threads
-# only queue on the GIL: with 8, one worker on 2 cores drained 10,000 answered jobs in
-# 2.4-3.3 s after the last answer, with 2 in 0.16-0.23 s (bench/bench_parked.py).
-DEFAULT_STORE_THREADS = 2
+DEFAULT_STORE_THREADS = 8
 
 
 def build_connectors(settings: Settings) -> dict[str, Connector]:

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         default=None,
         ge=0,
         description="Threads for database calls of running jobs and the busiest API routes, "
-        "so their waits overlap (default: 2 on PostgreSQL, 0 = on the event loop on SQLite)",
+        "so their waits overlap (default: 8 on PostgreSQL, 0 = on the event loop on SQLite)",
     )
     recover_jobs_seconds: float = Field(
         default=15.0, gt=0, description="How often live jobs without a task are re-queued"
