@@ -17,7 +17,9 @@ waits until every job succeeded. It prints:
   its event are written in one transaction; each job's own view is checked afterwards),
 - job-poll requests per second across all parked jobs (wrk when installed, as
   `bench_api.py` installs it; else this script's asyncio client),
-- lost or duplicated jobs (a job that did not succeed, or that ran twice).
+- lost or duplicated jobs (a job that did not succeed, or that ran twice),
+- CPU time per answered job, from the first answer to the drain: the worker's, the API
+  process's, PostgreSQL's, this script's, and the whole machine's.
 
 Targets at N = 10,000: worker RSS < 500 MB, all jobs succeeded < 3 s after the last
 answer, no lost or duplicated job. Results are also written to
@@ -64,6 +66,42 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL server's processes that are alive now."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            text = stat.read_text()
+            if "(postgres)" in text:
+                fields = text.rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def cpu_snapshot(api_pid: int, worker_pid: int) -> dict[str, float]:
+    """CPU seconds so far by who spent them; `machine` counts every process."""
+    return {
+        "api": cpu_seconds(api_pid) if api_pid != worker_pid else 0.0,
+        "worker": cpu_seconds(worker_pid),
+        "postgres": postgres_cpu_seconds(),
+        "benchmark": cpu_seconds(os.getpid()),
+        "machine": machine_busy_seconds(),
+    }
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores of the machine have spent not idle (the benchmark's client too)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -217,7 +255,7 @@ async def poll_throughput(
     return polls / (time.monotonic() - started), "httpx asyncio client, 64 connections"
 
 
-async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str, Any]:
+async def scenario(url: str, api_key: str, n: int, api_pid: int, worker_pid: int) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     headers = {"Authorization": f"Bearer {api_key}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=120) as api:
@@ -312,6 +350,7 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
                     await asyncio.sleep(0.2 if answering else 0.02)
 
         watcher = asyncio.create_task(watch_ends())
+        cpu_before = cpu_snapshot(api_pid, worker_pid)
         answer_started = time.monotonic()
         await gather_limited(job_ids, answer)
         last_answer = time.monotonic()
@@ -319,6 +358,8 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
         with contextlib.suppress(TimeoutError):  # then `lost` says which never ended
             await asyncio.wait_for(watcher, timeout=600)
         drained = max(ended_at.values(), default=last_answer)
+        cpu_after = cpu_snapshot(api_pid, worker_pid)
+        cpu_ms = {k: round((cpu_after[k] - v) / n * 1000, 2) for k, v in cpu_before.items()}
 
         # Then every job's own view (not timed): its status, and how many times it started.
         finals = {job["id"]: job for job in await gather_limited(job_ids, status)}
@@ -339,6 +380,8 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
             "poll_load_generator": poll_tool,
             "answer_seconds": round(last_answer - answer_started, 1),
             "drain_after_last_answer_seconds": round(max(drained - last_answer, 0.0), 2),
+            # From the first answer to the drain, divided by N (the embedded API is the worker).
+            "cpu_ms_per_answered_job": cpu_ms,
             "ended_before_last_answer": sum(1 for t in ended_at.values() if t <= last_answer),
             "succeeded": succeeded,
             "lost": n - succeeded,
@@ -346,7 +389,7 @@ async def scenario(url: str, api_key: str, n: int, worker_pid: int) -> dict[str,
         }
 
 
-def run_one(backend: str, n: int) -> dict[str, Any]:
+def run_one(backend: str, n: int, extra_env: dict[str, str]) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="billfold-bench-"))
     processes = Processes(workdir)
     try:
@@ -361,6 +404,7 @@ def run_one(backend: str, n: int) -> dict[str, Any]:
                     "BILLFOLD_JOB_DEADLINE_SECONDS": "7200",
                 }
             )
+            env.update(extra_env)
             if backend == "procrastinate":
                 env["BILLFOLD_DATABASE_URL"] = stack.enter_context(postgres_database())
                 env["BILLFOLD_JOB_BACKEND"] = "procrastinate"
@@ -390,7 +434,7 @@ def run_one(backend: str, n: int) -> dict[str, Any]:
                 api = worker = processes.start(env, "serve", "--port", str(port))
                 wait_healthy(url, api)
             try:
-                result = asyncio.run(scenario(url, api_key, n, worker.pid))
+                result = asyncio.run(scenario(url, api_key, n, api.pid, worker.pid))
             except Exception:
                 print(processes.tails(), file=sys.stderr)
                 raise
@@ -405,20 +449,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="parked jobs (repeatable)")
     parser.add_argument("--backend", choices=["embedded", "procrastinate"], action="append")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="BILLFOLD_NAME=VALUE",
+        help="a setting for Billfold's processes (the benchmark otherwise drops BILLFOLD_*)",
+    )
     args = parser.parse_args()
+    extra_env = dict(item.split("=", 1) for item in args.env)
     sizes = args.n or [1000, 10_000]
     backends = args.backend or ["embedded", "procrastinate"]
     results = []
     for backend in backends:
         for n in sizes:
             print(f"running {backend} with N={n} ...", flush=True)
-            result = run_one(backend, n)
+            result = run_one(backend, n, extra_env)
             results.append(result)
             print(json.dumps(result), flush=True)
     print()
     header = (
         f"{'backend':<14}{'N':>7}{'peak RSS MB':>13}{'drain s':>9}{'polls/s':>9}"
-        f"{'parked after s':>16}{'lost':>6}{'dup':>5}"
+        f"{'parked after s':>16}{'CPU ms/job':>12}{'lost':>6}{'dup':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -426,8 +478,11 @@ def main() -> None:
         print(
             f"{r['backend']:<14}{r['n']:>7}{r['worker_peak_rss_mb']:>13}"
             f"{r['drain_after_last_answer_seconds']:>9}{r['poll_requests_per_second']:>9}"
-            f"{r['all_parked_seconds']:>16}{r['lost']:>6}{r['duplicated']:>5}"
+            f"{r['all_parked_seconds']:>16}{r['cpu_ms_per_answered_job']['worker']:>12}"
+            f"{r['lost']:>6}{r['duplicated']:>5}"
         )
+    for r in results:
+        print(f"{r['backend']} N={r['n']} CPU ms per answered job: {r['cpu_ms_per_answered_job']}")
     print("targets at N=10,000: peak RSS < 500 MB, drain < 3 s, lost = dup = 0")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
