@@ -154,6 +154,10 @@ class Container:
         )
         self.api_keys = ApiKeyVerifier(self.ctx, settings.api_key_cache_seconds)
         self.store.on_jobs_changed(self.job_views.invalidate)
+        if isinstance(self.wakeups, PgWakeups):
+            self.store.on_wakes(committing=self.wakeups.notify_within)
+        else:
+            self.store.on_wakes(committed=self._wake_local)
         if isinstance(self.job_changes, PgWakeups):
             # Other processes hear of a change through a NOTIFY sent in its own transaction.
             self.store.on_jobs_committing(self.job_changes.notify_within)
@@ -169,6 +173,10 @@ class Container:
 
     async def _recover_jobs(self) -> None:
         await self.runner.recover()
+
+    def _wake_local(self, keys: set[str]) -> None:
+        for key in keys:
+            self.wakeups.notify(key)
 
     def _announce_job_changes(self, job_ids: set[str]) -> None:
         for job_id in job_ids:

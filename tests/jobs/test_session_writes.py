@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from billfold.connectors.base import Session, SyncRequest
 from billfold.container import Container
 from billfold.domain.accounts import AccountData, AccountType
 from billfold.domain.challenges import Challenge
+from billfold.domain.errors import ConnectorError, ErrorCode
 from billfold.domain.institutions import Institution, InstitutionKind
 from billfold.domain.jobs import Job, JobStatus
 from billfold.domain.snapshot import AccountSnapshot, Snapshot
@@ -40,7 +41,8 @@ INSTITUTION = Institution(
 
 
 class TwoStepConnector:
-    """Asks a code, hands over one account, then (user `slow`) waits for `release`."""
+    """Asks a code, hands over one account, then (user `slow`) waits for `release` or
+    (user `broken`) fails."""
 
     kind = "two_step"
 
@@ -61,6 +63,8 @@ class TwoStepConnector:
             current_balance=Decimal("10.50"),
         )
         await session.accounts_ready(Snapshot(accounts=(AccountSnapshot(account),)))
+        if session.credentials.username == "broken":
+            raise ConnectorError(ErrorCode.INSTITUTION_UNAVAILABLE, "The bank fell over")
         if session.credentials.username == "slow":
             await self.release.wait()
         txn = TransactionData(
@@ -72,13 +76,13 @@ class TwoStepConnector:
         return Snapshot(accounts=(AccountSnapshot(account, (txn,)),))
 
 
-@pytest.fixture(params=[0, 4], ids=["inline", "threads"])
-async def started(
-    request: pytest.FixtureRequest, tmp_path: Path, database_url: str
+@asynccontextmanager
+async def _container(
+    tmp_path: Path, database_url: str, store_threads: int
 ) -> AsyncIterator[tuple[Container, str, str]]:
     connector = TwoStepConnector()
     container = Container(
-        make_settings(tmp_path, database_url, store_threads=request.param),
+        make_settings(tmp_path, database_url, store_threads=store_threads),
         connectors={connector.kind: connector},
     )
     await container.start()
@@ -89,6 +93,23 @@ async def started(
         yield container, client_id, user_id
     finally:
         await container.stop()
+
+
+@pytest.fixture(params=[0, 4], ids=["inline", "threads"])
+async def started(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str
+) -> AsyncIterator[tuple[Container, str, str]]:
+    async with _container(tmp_path, database_url, request.param) as started:
+        yield started
+
+
+@pytest.fixture
+async def started_inline(
+    tmp_path: Path, database_url: str
+) -> AsyncIterator[tuple[Container, str, str]]:
+    """Store calls on the event loop: statements counted between awaits are all the job's."""
+    async with _container(tmp_path, database_url, 0) as started:
+        yield started
 
 
 async def _parked(container: Container, client_id: str, user_id: str, username: str) -> Job:
@@ -111,6 +132,31 @@ async def _until(
             return job
         await asyncio.sleep(0.01)
     raise AssertionError(f"job stayed {job.status}")
+
+
+@contextmanager
+def _recorded_statements(container: Container) -> Iterator[_Statements]:
+    statements = _Statements()
+
+    def record(
+        _connection: Any, _cursor: Any, sql: str, _params: Any, _context: Any, many: bool
+    ) -> None:
+        # Transaction control, and the embedded job backend's own queue, are not the job's.
+        if not statements.paused and not sql.startswith("BEGIN") and " tasks" not in sql:
+            statements.sql.append(" ".join(sql.split())[:60] + (" (many)" if many else ""))
+
+    engine = container.store.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+class _Statements:
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+        self.paused = False
 
 
 @contextmanager
@@ -172,6 +218,35 @@ async def test_an_answered_job_finishes_in_two_write_transactions(
         assert len(unit.accounts.for_client(client_id)) == 1
 
 
+async def test_the_answer_and_the_finish_take_few_statements(
+    started_inline: tuple[Container, str, str], database_url: str
+) -> None:
+    """A job's answer-to-finish path runs once per job for thousands of jobs at a time:
+    each statement it saves is CPU saved in the worker, the API and the database."""
+    container, client_id, user_id = started_inline
+    job = await _parked(container, client_id, user_id, "quick")
+    with _recorded_statements(container) as answer:
+        _answer(container, client_id, job)
+    with _recorded_statements(container) as finish:
+        for _ in range(1000):
+            finish.paused = True
+            done = get_job(ctx=container.ctx, client_id=client_id, job_id=job.id)
+            finish.paused = False
+            if done.status is JobStatus.SUCCEEDED:
+                break
+            await asyncio.sleep(0.01)
+    postgres = database_url.startswith("postgresql")
+    # The answer: lock the job, its challenge, store the answer, move the job, add its
+    # step, read the job back with its steps (+ on PostgreSQL the NOTIFYs of the job's
+    # change and of the session's wake-up).
+    assert len(answer.sql) <= 7 + 2 * postgres, answer.sql
+    # The finish: one look, then one transaction: the job, the connection, the erased
+    # answer, the accounts (read, insert, deactivate), the stored transactions (read,
+    # insert), the connection's sync, the job's move with its steps, 2 events and the
+    # endpoints that want them (+ on PostgreSQL the events lock and the job-change NOTIFY).
+    assert len(finish.sql) <= 15 + 2 * postgres, finish.sql
+
+
 async def test_accounts_handed_over_early_show_while_the_connector_waits(
     started: tuple[Container, str, str],
 ) -> None:
@@ -195,5 +270,28 @@ async def test_accounts_handed_over_early_show_while_the_connector_waits(
     done = await _until(container, client_id, job.id, {JobStatus.SUCCEEDED})
     assert done.accounts_ready_at == running.accounts_ready_at
     assert [s.note for s in done.steps].count("1 account(s) found") == 1
+    with container.store.read() as unit:
+        assert len(unit.accounts.for_client(client_id)) == 1
+
+
+async def test_a_job_that_fails_after_handing_over_accounts_keeps_them(
+    started: tuple[Container, str, str],
+) -> None:
+    container, client_id, user_id = started
+    job = await _parked(container, client_id, user_id, "broken")
+    with _counted_writes(container.store) as writes:
+        _answer(container, client_id, job)
+        failed = await _until(container, client_id, job.id, {JobStatus.FAILED})
+        await asyncio.sleep(0.05)
+    assert writes[0] == 2  # the answer, then the failure carrying what was held back
+    assert failed.error_code == ErrorCode.INSTITUTION_UNAVAILABLE
+    assert failed.accounts_ready_at is not None
+    notes = [(s.status, s.note) for s in failed.steps]
+    assert notes[-3:] == [
+        (JobStatus.RUNNING, "Reading accounts"),
+        (JobStatus.RUNNING, "1 account(s) found"),
+        (JobStatus.FAILED, "The bank fell over"),
+    ]
+    assert _challenge_rows(container, job.id) == [("used", None)]
     with container.store.read() as unit:
         assert len(unit.accounts.for_client(client_id)) == 1

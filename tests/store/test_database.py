@@ -60,7 +60,9 @@ def test_money_is_stored_as_integer_minor_units(database_url: str) -> None:
         )
     )
     with store.write() as unit:
-        apply_snapshot(unit, connection=connection, snapshot=snapshot, now=utcnow())
+        apply_snapshot(
+            unit, connection=connection, snapshot=snapshot, now=utcnow(), next_refresh_at=None
+        )
     with store.read() as unit:
         raw = unit.session.execute(text("select current_balance from accounts")).scalar_one()
         amount = unit.session.execute(text("select amount from transactions")).scalar_one()
@@ -93,7 +95,9 @@ def test_deleting_a_connection_removes_its_data(database_url: str) -> None:
         )
     )
     with store.write() as unit:
-        apply_snapshot(unit, connection=connection, snapshot=snapshot, now=utcnow())
+        apply_snapshot(
+            unit, connection=connection, snapshot=snapshot, now=utcnow(), next_refresh_at=None
+        )
     with store.write() as unit:
         unit.connections.delete(connection.id)
     with store.read() as unit:
@@ -152,4 +156,35 @@ def test_a_write_inside_a_read_unit_does_not_last(database_url: str) -> None:
         unit.flush()
     with store.read() as unit:
         assert "n" not in unit.connections.attributes(connection.id)
+    store.close()
+
+
+def test_wakes_are_delivered_with_the_commit_and_never_after_a_rollback(
+    database_url: str,
+) -> None:
+    store = make_store(database_url)
+    seen: list[tuple[str, list[str], bool]] = []
+    store.on_wakes(
+        committing=lambda session, keys: seen.append(
+            ("committing", sorted(keys), session.in_transaction())
+        ),
+        committed=lambda keys: seen.append(("committed", sorted(keys), False)),
+    )
+    try:
+        with store.write() as unit:
+            unit.wake("job-1")
+            raise RuntimeError("the transaction fails")
+    except RuntimeError:
+        pass
+    assert seen == []
+    with store.write() as unit:
+        unit.wake("job-2")
+        unit.wake("job-3")
+    assert seen == [
+        ("committing", ["job-2", "job-3"], True),
+        ("committed", ["job-2", "job-3"], False),
+    ]
+    with store.write():
+        pass  # no wakes: nobody is called
+    assert len(seen) == 2
     store.close()

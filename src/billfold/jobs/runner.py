@@ -24,7 +24,7 @@ from billfold.domain.institutions import Institution
 from billfold.domain.jobs import Job, JobKind, JobStatus
 from billfold.domain.snapshot import Snapshot
 from billfold.jobs.backend import Wakeups
-from billfold.jobs.session import ChallengeExpired, JobCancelled, JobSession
+from billfold.jobs.session import ChallengeExpired, HeldForJob, JobCancelled, JobSession
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
 from billfold.services.jobs import RUN_JOB, enqueue_job, job_key
@@ -187,16 +187,16 @@ class JobRunner:
             connection = unit.connections.get(job.connection_id) if job else None
             if job is None or connection is None or job.status is not JobStatus.RUNNING:
                 return
-            session.write_pending(unit, final=snapshot)
-            summary = apply_snapshot(unit, connection=connection, snapshot=snapshot, now=now)
+            held = session.take_pending(unit, final=snapshot)
+            summary = apply_snapshot(
+                unit,
+                connection=connection,
+                snapshot=snapshot,
+                now=now,
+                next_refresh_at=next_refresh_at(connection.refresh_every_hours, now),
+            )
             if job.kind is JobKind.REFRESH:
                 unit.connections.set_attributes(connection.id, {"refresh_accounts": []})
-            unit.connections.set_status(
-                connection.id, ConnectionStatus.ACTIVE, None, now, synced=True
-            )
-            unit.connections.set_next_refresh(
-                connection.id, next_refresh_at(connection.refresh_every_hours, now)
-            )
             unit.jobs.set_status(
                 job_id,
                 JobStatus.SUCCEEDED,
@@ -207,7 +207,13 @@ class JobRunner:
                     "removed transaction(s)"
                 ),
                 current=job.status,
-                accounts_ready_at=job.accounts_ready_at or session.accounts_ready_at or now,
+                accounts_ready_at=(
+                    job.accounts_ready_at
+                    or held.accounts_ready_at
+                    or session.accounts_ready_at
+                    or now
+                ),
+                notes=held.notes,
             )
             base = {"connection_id": connection.id, "user_id": connection.user_id}
             record(
@@ -256,11 +262,12 @@ class JobRunner:
             job = unit.jobs.lock(job_id)
             if job is None or job.is_finished:
                 return
-            if session is not None:
-                session.write_pending(unit, job.status)
+            held = None if session is None else session.take_pending(unit, job.status)
             if job.challenge is not None:
                 unit.jobs.close_challenge(job.challenge.id, ChallengeState.EXPIRED)
-            self._fail(unit, job_id, job.connection_id, code, message, status, job.status)
+            self._fail(unit, job_id, job.connection_id, code, message, status, job.status, held)
+            if held is not None and held.accounts_ready_at and job.accounts_ready_at is None:
+                unit.jobs.mark_accounts_ready(job_id, held.accounts_ready_at)
 
     def _fail(
         self,
@@ -271,6 +278,7 @@ class JobRunner:
         message: str | None,
         status: JobStatus = JobStatus.FAILED,
         current: JobStatus | None = None,
+        held: HeldForJob | None = None,
     ) -> None:
         now = self._ctx.clock()
         connection = unit.connections.get(connection_id)
@@ -282,6 +290,7 @@ class JobRunner:
             error_code=code,
             error_message=message or ERROR_MESSAGES[code],
             current=current,
+            notes=held.notes if held is not None else (),
         )
         if connection is None:
             return

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -43,6 +44,14 @@ T = TypeVar("T")
 # a last resort; it stays long because 10,000 parked jobs would make it a steady load.
 RECHECK_SECONDS = 30.0
 NOTE_FLUSH_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class HeldForJob:
+    """What a session held back for the job's own row (see `JobSession.take_pending`)."""
+
+    notes: list[tuple[datetime, str]]
+    accounts_ready_at: datetime | None  # set when held-back accounts were stored
 
 
 class JobCancelled(Exception):
@@ -167,11 +176,7 @@ class JobSession:
     def _look(self, challenge_id: str) -> tuple[JobStatus | None, str | None, Answer | None]:
         """The job's status, the challenge's state, and its answer once it has one."""
         with self._ctx.store.read() as unit:
-            status, state = unit.jobs.waiting_state(self._job_id, challenge_id)
-            live = status is not None and status is not JobStatus.CANCELLED
-            if live and state == ChallengeState.ANSWERED:
-                return status, state, unit.jobs.read_answer(challenge_id)
-            return status, state, None
+            return unit.jobs.waiting_state(self._job_id, challenge_id)
 
     def _expire(self, challenge_id: str) -> None:
         with self._ctx.store.write() as unit:
@@ -201,6 +206,17 @@ class JobSession:
         caller says otherwise). `final` is the snapshot the caller is about to store:
         accounts handed over early that it repeats unchanged are stored only once.
         """
+        held = self.take_pending(unit, status, final=final)
+        if held.accounts_ready_at is not None:
+            unit.jobs.mark_accounts_ready(self._job_id, held.accounts_ready_at)
+        unit.jobs.notes(self._job_id, held.notes, status)
+
+    def take_pending(
+        self, unit: Unit, status: JobStatus = JobStatus.RUNNING, *, final: Snapshot | None = None
+    ) -> HeldForJob:
+        """Like `write_pending`, but what belongs on the job's own row (notes, when the
+        accounts were ready) is returned for the caller to write with its status move:
+        a finish then updates the job once."""
         # This may run on a store thread while the connector goes on on the loop: take
         # what is held back first, so a note or accounts added meanwhile wait for the
         # next write instead of being cleared unwritten.
@@ -209,16 +225,17 @@ class JobSession:
         notes, self._notes = self._notes, []
         if taken is not None:
             unit.jobs.erase_answer(taken)
+        marked = None
         if ready is not None and ready_at is not None and status is JobStatus.RUNNING:
             if final is None or not _same_accounts(ready, final):
                 connection = unit.connections.get(self._connection_id)
                 if connection is not None:
                     apply_accounts(unit, connection=connection, snapshot=ready, now=ready_at)
-            unit.jobs.mark_accounts_ready(self._job_id, ready_at)
+            marked = ready_at
             if self._ready is ready:
                 self._ready = None
-        unit.jobs.notes(self._job_id, notes, status)
         self._flushed_at = time.monotonic()
+        return HeldForJob(notes, marked)
 
     async def checkpoint(self, state: Mapping[str, Any]) -> None:
         self._check_live()

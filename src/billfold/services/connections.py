@@ -242,5 +242,5 @@ def delete_connection(*, ctx: ServiceContext, client_id: str, connection_id: str
             raise NotFound("No such connection.", code="connection_not_found")
         active = unit.jobs.active_for_connection(connection.id)
         unit.connections.delete(connection.id)
-    if active is not None:
-        ctx.wakeups.notify(active.id)
+        if active is not None:
+            unit.wake(active.id)

@@ -132,7 +132,7 @@ def answer_challenge(
         # Read back inside the transaction: the caller gets what it committed, without
         # a second transaction per answer.
         answered = unit.jobs.get(job_id)
-    ctx.wakeups.notify(job_id)
+        unit.wake(job_id)
     assert answered is not None  # the row is locked: it cannot vanish mid-transaction
     return answered
 
@@ -151,5 +151,5 @@ def cancel_job(*, ctx: ServiceContext, client_id: str, job_id: str) -> Job:
         connection = unit.connections.get(job.connection_id)
         if connection is not None and connection.last_synced_at is None:
             unit.connections.set_status(connection.id, ConnectionStatus.FAILED, None, now)
-    ctx.wakeups.notify(job_id)
+        unit.wake(job_id)
     return get_job(ctx=ctx, client_id=client_id, job_id=job_id)

@@ -52,15 +52,25 @@ def apply_accounts(
 
 
 def apply_snapshot(
-    unit: Unit, *, connection: Connection, snapshot: Snapshot, now: datetime
+    unit: Unit,
+    *,
+    connection: Connection,
+    snapshot: Snapshot,
+    now: datetime,
+    next_refresh_at: datetime | None,
 ) -> SyncSummary:
+    """Store a sync's result and mark the connection synced (active, next refresh at
+    `next_refresh_at`, with the identity and checkpoint the snapshot brought)."""
     summary = apply_accounts(unit, connection=connection, snapshot=snapshot, now=now)
+    windows = {
+        summary.account_ids[item.account.external_id]: item.window[0] if item.window else None
+        for item in snapshot.accounts
+    }
+    stored = unit.transactions.stored_for_diff(windows)
     inserts = []
     for item in snapshot.accounts:
         account_id = summary.account_ids[item.account.external_id]
-        since = item.window[0] if item.window else None
-        stored = unit.transactions.stored_for_diff(account_id, since)
-        diff = diff_transactions(stored, item.transactions, item.window)
+        diff = diff_transactions(stored[account_id], item.transactions, item.window)
         for data in diff.added:
             inserts.append(
                 (
@@ -80,8 +90,11 @@ def apply_snapshot(
         summary.transactions_removed += len(diff.removed)
     # Deletes ran first (Core statements run at once): keeps the unique index calm.
     unit.transactions.insert_many(inserts, now)
-    if snapshot.identity is not None:
-        unit.connections.save_identity(connection.id, snapshot.identity)
-    if snapshot.state is not None:
-        unit.connections.save_state(connection.id, snapshot.state)
+    unit.connections.record_sync(
+        connection.id,
+        now,
+        next_refresh_at=next_refresh_at,
+        identity=snapshot.identity,
+        state=snapshot.state,
+    )
     return summary

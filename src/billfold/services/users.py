@@ -68,7 +68,7 @@ def delete_user(*, ctx: ServiceContext, client_id: str, user_id: str) -> None:
             active = unit.jobs.active_for_connection(connection.id)
             unit.connections.delete(connection.id)
             if active is not None:
-                ctx.wakeups.notify(active.id)
+                unit.wake(active.id)
         unit.users.delete(client_id, user_id)
 
 

@@ -58,6 +58,15 @@ _ADD = insert(CONNECTIONS)
 _COLUMNS: dict[str, Select[Any]] = {}
 
 
+def _identity_json(identity: Identity) -> dict[str, list[str]]:
+    return {
+        "names": list(identity.names),
+        "addresses": list(identity.addresses),
+        "phones": list(identity.phones),
+        "emails": list(identity.emails),
+    }
+
+
 def _credentials_context(connection_id: str) -> str:
     return f"connection:{connection_id}:credentials"
 
@@ -150,6 +159,31 @@ class ConnectionRepository:
             values["last_synced_at"] = at
         self._update(connection_id, **values)
 
+    def record_sync(
+        self,
+        connection_id: str,
+        at: datetime,
+        *,
+        next_refresh_at: datetime | None,
+        identity: Identity | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A sync succeeded: the connection is active and synced at `at`, with its next
+        refresh, and the identity and checkpoint it brought (when it brought them), in
+        one statement."""
+        values: dict[str, Any] = {
+            "status": ConnectionStatus.ACTIVE.value,
+            "error_code": None,
+            "updated_at": at,
+            "last_synced_at": at,
+            "next_refresh_at": next_refresh_at,
+        }
+        if identity is not None:
+            values["identity"] = _identity_json(identity)
+        if state is not None:
+            values["connector_state"] = self._encrypt_state(connection_id, state)
+        self._update(connection_id, **values)
+
     def replace_credentials(
         self, connection_id: str, credentials: Mapping[str, str], at: datetime
     ) -> None:
@@ -185,21 +219,11 @@ class ConnectionRepository:
     def save_state(self, connection_id: str, state: Mapping[str, Any] | None) -> None:
         self._update(
             connection_id,
-            connector_state=None
-            if state is None
-            else self._keys.encrypt_json(dict(state), context=_state_context(connection_id)),
+            connector_state=None if state is None else self._encrypt_state(connection_id, state),
         )
 
-    def save_identity(self, connection_id: str, identity: Identity) -> None:
-        self._update(
-            connection_id,
-            identity={
-                "names": list(identity.names),
-                "addresses": list(identity.addresses),
-                "phones": list(identity.phones),
-                "emails": list(identity.emails),
-            },
-        )
+    def _encrypt_state(self, connection_id: str, state: Mapping[str, Any]) -> bytes:
+        return self._keys.encrypt_json(dict(state), context=_state_context(connection_id))
 
     def identity(self, connection_id: str) -> Identity | None:
         data = self._column(connection_id, "identity")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,7 +31,9 @@ _DEACTIVATE = (
     )
     .values(is_active=False, updated_at=bindparam("at", type_=ACCOUNTS.c.updated_at.type))
 )
-_DIFF_ALL = select(TRANSACTIONS).where(TRANSACTIONS.c.account_id == bindparam("account_id"))
+_DIFF_ALL = select(TRANSACTIONS).where(
+    TRANSACTIONS.c.account_id.in_(bindparam("account_ids", expanding=True))
+)
 _DIFF_SINCE = _DIFF_ALL.where(
     (TRANSACTIONS.c.date >= bindparam("since", type_=TRANSACTIONS.c.date.type))
     | (TRANSACTIONS.c.status == TransactionStatus.PENDING.value)
@@ -42,6 +44,13 @@ _INSERT_COLUMNS = (
     "posted_date", "description", "merchant", "category", "memo", "check_number",
     "pending_external_id", "pending_transaction_id", "created_at", "updated_at",
 )  # fmt: skip
+
+
+_SQLITE_INSERT = (
+    f"INSERT INTO transactions ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join(['?'] * len(_INSERT_COLUMNS))})"
+)
+_PG_COPY = f"COPY transactions ({', '.join(_INSERT_COLUMNS)}) FROM STDIN"
 
 
 def _sqlite_datetime(at: datetime) -> str:
@@ -264,14 +273,26 @@ class TransactionRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    def stored_for_diff(self, account_id: str, since: date | None) -> list[StoredTransaction]:
-        """Stored transactions a snapshot could match: in its window, or pending."""
-        if since is None:
-            rows = execute(self._s, _DIFF_ALL, {"account_id": account_id}).mappings()
-        else:
-            params = {"account_id": account_id, "since": since}
-            rows = execute(self._s, _DIFF_SINCE, params).mappings()
-        return [StoredTransaction(r["id"], _txn_data(r)) for r in rows]
+    def stored_for_diff(
+        self, windows: Mapping[str, date | None]
+    ) -> dict[str, list[StoredTransaction]]:
+        """Stored transactions a snapshot could match, by account: those on or after the
+        account's window start (all when None), and every pending one.
+
+        One query per distinct window start: a snapshot's accounts usually share one.
+        """
+        found: dict[str, list[StoredTransaction]] = {account_id: [] for account_id in windows}
+        by_since: dict[date | None, list[str]] = {}
+        for account_id, since in windows.items():
+            by_since.setdefault(since, []).append(account_id)
+        for since, account_ids in by_since.items():
+            if since is None:
+                result = execute(self._s, _DIFF_ALL, {"account_ids": account_ids})
+            else:
+                result = execute(self._s, _DIFF_SINCE, {"account_ids": account_ids, "since": since})
+            for r in result.mappings():
+                found[r["account_id"]].append(StoredTransaction(r["id"], _txn_data(r)))
+        return found
 
     def insert_many(
         self, rows: Sequence[tuple[str, str, str, TransactionData, str | None]], at: datetime
@@ -279,16 +300,14 @@ class TransactionRepository:
         """rows: (id, client id, account id, data, id of the pending transaction it replaces)."""
         if not rows:
             return
-        # One driver-level executemany: the ORM's and Core's per-row bookkeeping cost
-        # more than SQLite's own insert (a link inserts hundreds of rows, an import millions).
+        # Driver-level: the ORM's and Core's per-row bookkeeping cost more than the
+        # database's own insert (a link inserts hundreds of rows). SQLite takes one
+        # executemany; PostgreSQL one COPY, which costs it and the driver about 40%
+        # less than an executemany's statement per row.
         connection = ordered_connection(self._s)
         sqlite = connection.dialect.name == "sqlite"
-        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            f"INSERT INTO transactions ({', '.join(_INSERT_COLUMNS)}) "
-            f"VALUES ({', '.join([marker] * len(_INSERT_COLUMNS))})"
-        )
-        stamp: object = _sqlite_datetime(at) if sqlite else at
+        # Naive UTC, as `UtcDateTime` stores it on both databases.
+        stamp: object = _sqlite_datetime(at) if sqlite else at.astimezone(UTC).replace(tzinfo=None)
         params = []
         for tid, cid, aid, data, pid in rows:
             day: object = data.date.isoformat() if sqlite else data.date
@@ -317,7 +336,13 @@ class TransactionRepository:
                     stamp,
                 )
             )
-        connection.exec_driver_sql(sql, params)
+        if sqlite:
+            connection.exec_driver_sql(_SQLITE_INSERT, params)
+            return
+        driver: Any = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
+            for row in params:
+                copy.write_row(row)
 
     def update(self, transaction_id: str, data: TransactionData, at: datetime) -> None:
         update_row(self._s, TRANSACTIONS, "id", transaction_id, **_txn_values(data), updated_at=at)

@@ -61,9 +61,6 @@ _CHALLENGE = select(
     CHALLENGES.c.created_at,
     CHALLENGES.c.expires_at,
 ).where(CHALLENGES.c.id == bindparam("challenge_id"))
-_ANSWER = select(CHALLENGES.c.job_id, CHALLENGES.c.status, CHALLENGES.c.answer).where(
-    CHALLENGES.c.id == bindparam("challenge_id")
-)
 _ERASE_ANSWER = (
     update(CHALLENGES)
     .where(
@@ -73,7 +70,11 @@ _ERASE_ANSWER = (
     .values(answer=None, status=ChallengeState.USED)
 )
 _WAITING_STATE = (
-    select(JOBS.c.status, CHALLENGES.c.status.label("challenge_status"))
+    select(
+        JOBS.c.status,
+        CHALLENGES.c.status.label("challenge_status"),
+        CHALLENGES.c.answer,
+    )
     .select_from(
         JOBS.outerjoin(
             CHALLENGES,
@@ -237,11 +238,14 @@ class JobRepository:
         count_attempt: bool = False,
         current: JobStatus | None = None,
         accounts_ready_at: datetime | None = None,
+        notes: Sequence[tuple[datetime, str]] = (),
     ) -> None:
         """Move a job and add the step that says so.
 
         `current` is the status the caller read under the row lock in this transaction
-        (saves reading it again); `accounts_ready_at` also marks the accounts ready.
+        (saves reading it again); `accounts_ready_at` also marks the accounts ready;
+        `notes` are progress notes made in the `current` status, written as steps
+        before the move (as `notes` writes them, without statements of their own).
         """
         if current is None:
             found = execute(self._s, _STATUS, {"job_id": job_id}).scalar()
@@ -264,17 +268,18 @@ class JobRepository:
         update_row(self._s, JOBS, "id", job_id, **values)
         if count_attempt:
             execute(self._s, _COUNT_ATTEMPT, {"job_id": job_id})
-        self.add_step(
-            job_id,
-            JobStep(
-                at=at,
-                status=status,
-                note=note,
-                challenge_id=challenge.id if challenge else None,
-                challenge_kind=challenge.challenge.kind.value if challenge else None,
-                error_code=error_code.value if error_code else None,
-            ),
+        step = JobStep(
+            at=at,
+            status=status,
+            note=note,
+            challenge_id=challenge.id if challenge else None,
+            challenge_kind=challenge.challenge.kind.value if challenge else None,
+            error_code=error_code.value if error_code else None,
         )
+        self.touched.add(job_id)
+        steps = [_step_values(job_id, JobStep(at=t, status=current, note=n)) for t, n in notes]
+        steps.append(_step_values(job_id, step))
+        execute(self._s, _ADD_STEP, steps if len(steps) > 1 else steps[0])
 
     def mark_accounts_ready(self, job_id: str, at: datetime) -> None:
         self.touched.add(job_id)
@@ -378,13 +383,20 @@ class JobRepository:
         query = select(CHALLENGES.c.status).where(CHALLENGES.c.id == challenge_id)
         return execute(self._s, query).scalar()
 
-    def waiting_state(self, job_id: str, challenge_id: str) -> tuple[JobStatus | None, str | None]:
-        """The job's status and its challenge's state, in one query (a parked session's check)."""
+    def waiting_state(
+        self, job_id: str, challenge_id: str
+    ) -> tuple[JobStatus | None, str | None, Answer | None]:
+        """The job's status, its challenge's state and, once the job is live and the
+        challenge answered, the answer: a parked session's check, in one query."""
         params = {"job_id": job_id, "challenge_id": challenge_id}
         row = execute(self._s, _WAITING_STATE, params).mappings().first()
         if row is None:
-            return None, None
-        return JobStatus(row["status"]), row["challenge_status"]
+            return None, None, None
+        status, state = JobStatus(row["status"]), row["challenge_status"]
+        answer = None
+        if status is not JobStatus.CANCELLED and state == ChallengeState.ANSWERED:
+            answer = self._answer(challenge_id, row["answer"])
+        return status, state, answer
 
     def store_answer(self, pending: PendingChallenge, answer: Answer, at: datetime) -> bool:
         """Keep an answer (encrypted) for the session to take; False if it was not pending."""
@@ -398,12 +410,10 @@ class JobRepository:
         self.touched.add(pending.job_id)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def read_answer(self, challenge_id: str) -> Answer | None:
-        """Decrypt a stored answer; the session erases it (`erase_answer`) with its next write."""
-        row = execute(self._s, _ANSWER, {"challenge_id": challenge_id}).mappings().first()
-        if row is None or row["status"] != ChallengeState.ANSWERED or row["answer"] is None:
+    def _answer(self, challenge_id: str, blob: bytes | None) -> Answer | None:
+        if blob is None:
             return None
-        values = self._keys.decrypt_json(row["answer"], context=_answer_context(challenge_id))
+        values = self._keys.decrypt_json(blob, context=_answer_context(challenge_id))
         return Answer(tuple(str(v) for v in values))
 
     def erase_answer(self, challenge_id: str) -> None:

@@ -25,6 +25,7 @@ class Unit:
         self.session = session
         self.touched_jobs: set[str] = set()
         self.new_deliveries: set[str] = set()
+        self.wake_keys: set[str] = set()
         self.clients = ClientRepository(session)
         self.users = UserRepository(session)
         self.institutions = InstitutionRepository(session)
@@ -37,6 +38,11 @@ class Unit:
     def flush(self) -> None:
         self.session.flush()
 
+    def wake(self, key: str) -> None:
+        """Wake whoever waits on `key` (a parked job session) once this transaction
+        commits: it then reads what the transaction wrote."""
+        self.wake_keys.add(key)
+
 
 class Store:
     def __init__(self, database: Database, keys: KeyRing) -> None:
@@ -45,6 +51,8 @@ class Store:
         self._job_listeners: list[Callable[[set[str]], None]] = []
         self._job_commit_hooks: list[Callable[[Session, set[str]], None]] = []
         self._delivery_listeners: list[Callable[[set[str]], None]] = []
+        self._wake_hooks: list[Callable[[Session, set[str]], None]] = []
+        self._wake_listeners: list[Callable[[set[str]], None]] = []
 
     def on_jobs_committing(self, hook: Callable[[Session, set[str]], None]) -> None:
         """Call `hook` inside a write transaction that changed jobs, just before it commits.
@@ -57,6 +65,19 @@ class Store:
     def on_jobs_changed(self, listener: Callable[[set[str]], None]) -> None:
         """Call `listener` with the ids of jobs a write transaction changed, after it commits."""
         self._job_listeners.append(listener)
+
+    def on_wakes(
+        self,
+        *,
+        committing: Callable[[Session, set[str]], None] | None = None,
+        committed: Callable[[set[str]], None] | None = None,
+    ) -> None:
+        """Deliver the keys of `Unit.wake`: `committing` inside the transaction just
+        before it commits (a PostgreSQL NOTIFY, sent at commit), `committed` after it."""
+        if committing is not None:
+            self._wake_hooks.append(committing)
+        if committed is not None:
+            self._wake_listeners.append(committed)
 
     def migrate(self) -> None:
         upgrade(self.database)
@@ -79,6 +100,12 @@ class Store:
             if unit.touched_jobs:
                 for hook in self._job_commit_hooks:
                     hook(session, unit.touched_jobs)
+            if unit.wake_keys:
+                for hook in self._wake_hooks:
+                    hook(session, unit.wake_keys)
+        if unit.wake_keys:
+            for listener in self._wake_listeners:
+                listener(unit.wake_keys)
         if unit.touched_jobs:
             for listener in self._job_listeners:
                 listener(unit.touched_jobs)
