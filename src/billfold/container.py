@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from billfold.connectors.base import Connector
@@ -89,6 +89,16 @@ def store_calls(settings: Settings) -> StoreCalls:
     return ThreadedStoreCalls(threads) if threads else InlineStoreCalls()
 
 
+def _notify_each(wakeups: Wakeups) -> Callable[[set[str]], None]:
+    """A commit listener that notifies every key in-process (the non-PostgreSQL setups)."""
+
+    def notify(keys: set[str]) -> None:
+        for key in keys:
+            wakeups.notify(key)
+
+    return notify
+
+
 class Container:
     """Everything a running Billfold needs, wired once from `Settings`."""
 
@@ -157,12 +167,12 @@ class Container:
         if isinstance(self.wakeups, PgWakeups):
             self.store.on_wakes(committing=self.wakeups.notify_within)
         else:
-            self.store.on_wakes(committed=self._wake_local)
+            self.store.on_wakes(committed=_notify_each(self.wakeups))
         if isinstance(self.job_changes, PgWakeups):
             # Other processes hear of a change through a NOTIFY sent in its own transaction.
             self.store.on_jobs_committing(self.job_changes.notify_within)
         else:
-            self.store.on_jobs_changed(self._announce_job_changes)
+            self.store.on_jobs_changed(_notify_each(self.job_changes))
         self._started = False
 
     async def _deliver_webhook(self, args: Mapping[str, str]) -> None:
@@ -173,14 +183,6 @@ class Container:
 
     async def _recover_jobs(self) -> None:
         await self.runner.recover()
-
-    def _wake_local(self, keys: set[str]) -> None:
-        for key in keys:
-            self.wakeups.notify(key)
-
-    def _announce_job_changes(self, job_ids: set[str]) -> None:
-        for job_id in job_ids:
-            self.job_changes.notify(job_id)
 
     def prepare(self) -> None:
         """Migrate the schema and fill the institution directory (safe to repeat)."""

@@ -188,6 +188,17 @@ def _answer(container: Container, client_id: str, job: Job) -> None:
     )
 
 
+async def _answered_until(
+    container: Container, client_id: str, job: Job, status: JobStatus
+) -> tuple[Job, int]:
+    """Answer, wait for `status`; the job then, and how many write transactions it took."""
+    with _counted_writes(container.store) as writes:
+        _answer(container, client_id, job)
+        ended = await _until(container, client_id, job.id, {status})
+        await asyncio.sleep(0.05)  # a stray deferred write would land here
+    return ended, writes[0]
+
+
 def _challenge_rows(container: Container, job_id: str) -> list[Any]:
     with container.store.read() as unit:
         return list(
@@ -204,11 +215,8 @@ async def test_an_answered_job_finishes_in_two_write_transactions(
 ) -> None:
     container, client_id, user_id = started
     job = await _parked(container, client_id, user_id, "quick")
-    with _counted_writes(container.store) as writes:
-        _answer(container, client_id, job)
-        done = await _until(container, client_id, job.id, {JobStatus.SUCCEEDED})
-        await asyncio.sleep(0.05)  # a stray deferred write would land here
-    assert writes[0] == 2  # the answer, then the finish (accounts, notes, erasure ride on it)
+    done, writes = await _answered_until(container, client_id, job, JobStatus.SUCCEEDED)
+    assert writes == 2  # the answer, then the finish (accounts, notes, erasure ride on it)
     assert done.accounts_ready_at is not None
     notes = [s.note for s in done.steps]
     assert notes.index("Reading accounts") < notes.index("1 account(s) found") < len(notes) - 1
@@ -279,11 +287,8 @@ async def test_a_job_that_fails_after_handing_over_accounts_keeps_them(
 ) -> None:
     container, client_id, user_id = started
     job = await _parked(container, client_id, user_id, "broken")
-    with _counted_writes(container.store) as writes:
-        _answer(container, client_id, job)
-        failed = await _until(container, client_id, job.id, {JobStatus.FAILED})
-        await asyncio.sleep(0.05)
-    assert writes[0] == 2  # the answer, then the failure carrying what was held back
+    failed, writes = await _answered_until(container, client_id, job, JobStatus.FAILED)
+    assert writes == 2  # the answer, then the failure carrying what was held back
     assert failed.error_code == ErrorCode.INSTITUTION_UNAVAILABLE
     assert failed.accounts_ready_at is not None
     notes = [(s.status, s.note) for s in failed.steps]

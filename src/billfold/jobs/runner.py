@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from billfold.connectors.base import Connector, Credentials, SyncRequest
@@ -24,7 +25,7 @@ from billfold.domain.institutions import Institution
 from billfold.domain.jobs import Job, JobKind, JobStatus
 from billfold.domain.snapshot import Snapshot
 from billfold.jobs.backend import Wakeups
-from billfold.jobs.session import ChallengeExpired, HeldForJob, JobCancelled, JobSession
+from billfold.jobs.session import ChallengeExpired, JobCancelled, JobSession
 from billfold.services.context import ServiceContext
 from billfold.services.events import EventType, record
 from billfold.services.jobs import RUN_JOB, enqueue_job, job_key
@@ -207,12 +208,7 @@ class JobRunner:
                     "removed transaction(s)"
                 ),
                 current=job.status,
-                accounts_ready_at=(
-                    job.accounts_ready_at
-                    or held.accounts_ready_at
-                    or session.accounts_ready_at
-                    or now
-                ),
+                accounts_ready_at=job.accounts_ready_at or session.accounts_ready_at or now,
                 notes=held.notes,
             )
             base = {"connection_id": connection.id, "user_id": connection.user_id}
@@ -263,11 +259,21 @@ class JobRunner:
             if job is None or job.is_finished:
                 return
             held = None if session is None else session.take_pending(unit, job.status)
+            # Accounts the session stored early count as ready, as they do on success.
+            ready_at = None if held is None else (job.accounts_ready_at or held.accounts_ready_at)
             if job.challenge is not None:
                 unit.jobs.close_challenge(job.challenge.id, ChallengeState.EXPIRED)
-            self._fail(unit, job_id, job.connection_id, code, message, status, job.status, held)
-            if held is not None and held.accounts_ready_at and job.accounts_ready_at is None:
-                unit.jobs.mark_accounts_ready(job_id, held.accounts_ready_at)
+            self._fail(
+                unit,
+                job_id,
+                job.connection_id,
+                code,
+                message,
+                status,
+                job.status,
+                notes=held.notes if held is not None else (),
+                accounts_ready_at=ready_at,
+            )
 
     def _fail(
         self,
@@ -278,7 +284,9 @@ class JobRunner:
         message: str | None,
         status: JobStatus = JobStatus.FAILED,
         current: JobStatus | None = None,
-        held: HeldForJob | None = None,
+        *,
+        notes: Sequence[tuple[datetime, str]] = (),
+        accounts_ready_at: datetime | None = None,
     ) -> None:
         now = self._ctx.clock()
         connection = unit.connections.get(connection_id)
@@ -290,7 +298,8 @@ class JobRunner:
             error_code=code,
             error_message=message or ERROR_MESSAGES[code],
             current=current,
-            notes=held.notes if held is not None else (),
+            notes=notes,
+            accounts_ready_at=accounts_ready_at,
         )
         if connection is None:
             return
